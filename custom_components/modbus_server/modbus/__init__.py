@@ -1,0 +1,45 @@
+"""Modbus TCP server: protocol and networking, standard library only.
+
+No Home Assistant imports here: this package is the product's protocol engine
+and is tested and benchmarked on its own.
+"""
+
+from .area import Area
+from .device_id import DeviceIdentification
+from .exceptions import (
+    Acknowledge,
+    GatewayPathUnavailable,
+    GatewayTargetFailedToRespond,
+    IllegalDataAddress,
+    IllegalDataValue,
+    IllegalFunction,
+    ModbusError,
+    ModbusExceptionResponse,
+    ModbusProtocolError,
+    ServerDeviceBusy,
+    ServerDeviceFailure,
+)
+from .server import WIRE_LOGGER, Server
+from .stats import ClientInfo, Counters, ServerStats, current_client
+
+__all__ = [
+    "WIRE_LOGGER",
+    "Acknowledge",
+    "Area",
+    "ClientInfo",
+    "Counters",
+    "DeviceIdentification",
+    "GatewayPathUnavailable",
+    "GatewayTargetFailedToRespond",
+    "IllegalDataAddress",
+    "IllegalDataValue",
+    "IllegalFunction",
+    "ModbusError",
+    "ModbusExceptionResponse",
+    "ModbusProtocolError",
+    "Server",
+    "ServerDeviceBusy",
+    "ServerDeviceFailure",
+    "ServerStats",
+    "current_client",
+]

@@ -1,0 +1,95 @@
+"""Counters for diagnostics: per connection, and per server as their sum."""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+@dataclass(slots=True)
+class Counters:
+    """Traffic counters; `exceptions` counts exception responses by code."""
+
+    requests: int = 0
+    exceptions: Counter[int] = field(default_factory=Counter)
+    bytes_received: int = 0
+    bytes_sent: int = 0
+    frames_ignored: int = 0  # protocol id other than 0: not answered
+    framing_errors: int = 0  # MBAP length outside 2..254: connection closed
+
+    def add(self, other: Counters) -> None:
+        """Accumulate another set of counters into this one."""
+        self.requests += other.requests
+        self.exceptions.update(other.exceptions)
+        self.bytes_received += other.bytes_received
+        self.bytes_sent += other.bytes_sent
+        self.frames_ignored += other.frames_ignored
+        self.framing_errors += other.framing_errors
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for diagnostics."""
+        return {
+            "requests": self.requests,
+            "exceptions": {f"{code:#04x}": n for code, n in sorted(self.exceptions.items())},
+            "exception_total": self.exceptions.total(),
+            "bytes_received": self.bytes_received,
+            "bytes_sent": self.bytes_sent,
+            "frames_ignored": self.frames_ignored,
+            "framing_errors": self.framing_errors,
+        }
+
+
+@dataclass(slots=True)
+class ClientInfo:
+    """One connected client; `unit_id` is that of the request being served."""
+
+    host: str
+    port: int
+    connected_since: datetime
+    connection_id: int
+    counters: Counters = field(default_factory=Counters)
+    unit_id: int = 0
+    last_request: float | None = None  # epoch seconds of the last response sent
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for diagnostics."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "connected_since": self.connected_since.isoformat(),
+            "last_request": (
+                datetime.fromtimestamp(self.last_request, UTC).isoformat()
+                if self.last_request
+                else None
+            ),
+            **self.counters.as_dict(),
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class ServerStats:
+    """A snapshot of a server's counters."""
+
+    counters: Counters
+    connections: int
+    connections_total: int
+    connections_rejected: int
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for diagnostics."""
+        return {
+            "connections": self.connections,
+            "connections_total": self.connections_total,
+            "connections_rejected": self.connections_rejected,
+            **self.counters.as_dict(),
+        }
+
+
+_CURRENT_CLIENT: ContextVar[ClientInfo | None] = ContextVar("modbus_current_client", default=None)
+
+
+def current_client() -> ClientInfo | None:
+    """The client whose request is being served; valid inside on_read/on_write."""
+    return _CURRENT_CLIENT.get()
