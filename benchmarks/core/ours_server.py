@@ -1,0 +1,54 @@
+"""This project's Modbus TCP server with in-memory callbacks, for the benchmark.
+
+Run by benchmarks/run_core.py in its own process (default asyncio loop, as Home Assistant
+on Linux): prints ``PORT <n>`` once listening and serves until SIGTERM/SIGINT. Each area
+is a preallocated list of ``size`` values: register i holds ``i & 0xFFFF``, coil/discrete
+input i is ``(i ^ (i >> 3)) & 1``. ``on_read`` returns a slice, ``on_write`` stores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from custom_components.modbus_server.modbus import Area, Server
+
+
+def build_tables(size: int) -> dict[Area, list[int] | list[bool]]:
+    regs = [i & 0xFFFF for i in range(size)]
+    bits = [bool((i ^ (i >> 3)) & 1) for i in range(size)]
+    return {
+        Area.COIL: list(bits),
+        Area.DISCRETE_INPUT: list(bits),
+        Area.HOLDING_REGISTER: list(regs),
+        Area.INPUT_REGISTER: list(regs),
+    }
+
+
+async def main(size: int) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    tables = build_tables(size)
+
+    def on_read(area: Area, address: int, count: int) -> list[int] | list[bool]:
+        return tables[area][address : address + count]
+
+    def on_write(area: Area, address: int, values: list[int] | list[bool]) -> None:
+        tables[area][address : address + len(values)] = values
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = Server(host="127.0.0.1", port=0, on_read=on_read, on_write=on_write)
+    async with server:
+        print(f"PORT {server.port}", flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10000))

@@ -1,0 +1,419 @@
+"""Benchmark of the Modbus TCP server core against libmodbus and pymodbus, on loopback.
+
+Usage::
+
+    .venv/bin/python benchmarks/run_core.py [--duration 4] [--warmup 1] [--repeat 1]
+
+Builds ``benchmarks/build/loadgen`` (a small epoll C client, no libmodbus) and
+``benchmarks/build/libmodbus_server`` (needs Debian's ``libmodbus-dev``), starts the three
+servers in their own processes (ours and pymodbus with python from this interpreter, default
+asyncio loop), runs every scenario against each server in turn, checks every response and
+prints a table with ratios and the issue's targets. See ``benchmarks/core/loadgen.c`` for what
+the client measures and checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ROOT / "benchmarks" / "core"
+BUILD = ROOT / "benchmarks" / "build"
+DATA_SIZE = 10000  # entries per area in every server
+ADDRESS = 1000  # fixed start address of every request
+SERVERS = ("ours", "libmodbus", "pymodbus")
+CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Scenario:
+    fc: int
+    qty: int
+    conns: int
+    depth: int
+    extra: bool = False  # not one of the issue's scenarios; targets still checked
+
+    @property
+    def name(self) -> str:
+        load = f"{self.conns}c" if self.depth == 1 else f"{self.conns}c x{self.depth}pipe"
+        return f"FC{self.fc} x{self.qty} {load}"
+
+    @property
+    def kind(self) -> str:
+        if self.depth > 1:
+            return "pipelined"
+        return "single" if self.conns == 1 else "multi"
+
+
+def _scenarios(with_fc1: bool) -> list[Scenario]:
+    loads = ((1, 1), (8, 1), (4, 16))
+    out = [Scenario(3, qty, c, d) for qty in (10, 125) for c, d in loads]
+    if with_fc1:
+        out += [Scenario(1, 2000, c, d, extra=True) for c, d in loads]
+    return out
+
+
+@dataclass
+class ServerProc:
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    def cpu_seconds(self) -> float:
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+@dataclass
+class Result:
+    server: str
+    scenario: Scenario
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def best(self) -> dict[str, Any]:
+        """The run with the median throughput (the only one when --repeat 1)."""
+        ordered = sorted(self.runs, key=lambda r: r["rps"])
+        return ordered[(len(ordered) - 1) // 2]
+
+    @property
+    def rps(self) -> float:
+        return float(statistics.median(r["rps"] for r in self.runs))
+
+    def total(self, key: str) -> int:
+        return sum(int(r[key]) for r in self.runs)
+
+    @property
+    def bad(self) -> int:
+        """Requests not answered correctly: lost, wrong, or answered out of order."""
+        return self.total("lost") + self.total("wrong") + self.total("out_of_order")
+
+
+def _preexec(cpu: int | None) -> Any:
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def run() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # die with the harness, even on SIGKILL
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+
+    return run
+
+
+def build() -> None:
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        sys.exit("no C compiler (cc) found")
+    BUILD.mkdir(parents=True, exist_ok=True)
+    jobs = [
+        ("loadgen", [CORE / "loadgen.c"], []),
+        ("libmodbus_server", [CORE / "libmodbus_server.c"], ["-I/usr/include/modbus", "-lmodbus"]),
+    ]
+    for out, srcs, extra in jobs:
+        cmd = [cc, *CFLAGS, "-o", str(BUILD / out), *map(str, srcs), *extra]
+        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if res.returncode != 0 or res.stderr.strip():
+            hint = " (apt-get install libmodbus-dev)" if "modbus" in res.stderr else ""
+            sys.exit(f"building {out} failed{hint}:\n{' '.join(cmd)}\n{res.stderr}")
+
+
+def start_server(name: str, cpu: int | None) -> ServerProc:
+    if name == "libmodbus":
+        cmd = [str(BUILD / "libmodbus_server"), str(DATA_SIZE)]
+    else:
+        cmd = [sys.executable, str(CORE / f"{name}_server.py"), str(DATA_SIZE)]
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        preexec_fn=_preexec(cpu),  # noqa: PLW1509 - no threads here; affinity + PDEATHSIG
+    )
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + 20
+    buf = b""
+    while b"\n" not in buf and time.monotonic() < deadline and proc.poll() is None:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            chunk = os.read(fd, 256)
+            if not chunk:
+                break
+            buf += chunk
+    line = buf.decode(errors="replace").split("\n", 1)[0]
+    if line.startswith("PORT ") and line.split()[1].isdigit():
+        return ServerProc(name, proc, int(line.split()[1]))
+    if proc.poll() is None:
+        proc.kill()
+    _, err_bytes = proc.communicate(timeout=5)
+    err = err_bytes.decode(errors="replace")
+    raise RuntimeError(f"{name} server did not start: {line!r}\n{err[-3000:]}")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=3)
+    for stream in (proc.stdout, proc.stderr):
+        if stream:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def run_load(
+    server: ServerProc, sc: Scenario, args: argparse.Namespace, cpu: int | None
+) -> dict[str, Any]:
+    cmd = [
+        str(BUILD / "loadgen"),
+        *("--port", str(server.port), "--fc", str(sc.fc), "--qty", str(sc.qty)),
+        *("--addr", str(ADDRESS), "--conns", str(sc.conns), "--depth", str(sc.depth)),
+        *("--warmup", str(args.warmup), "--duration", str(args.duration)),
+        *("--timeout", str(args.timeout)),
+    ]
+    limit = args.warmup + args.duration + args.timeout + 30
+    srv_cpu0 = server.cpu_seconds()
+    gen0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=limit,
+        check=False,
+        preexec_fn=_preexec(cpu),
+    )
+    gen1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    srv_cpu = server.cpu_seconds() - srv_cpu0
+    if res.returncode != 0 or not res.stdout.strip():
+        raise RuntimeError(f"loadgen failed ({res.returncode}): {res.stderr.strip()}")
+    out: dict[str, Any] = json.loads(res.stdout)
+    gen_cpu = (gen1.ru_utime - gen0.ru_utime) + (gen1.ru_stime - gen0.ru_stime)
+    answered = max(1, int(out["ok"]) + int(out["wrong"]))
+    out["server_cpu_us_per_req"] = srv_cpu * 1e6 / answered
+    out["client_cpu_us_per_req"] = gen_cpu * 1e6 / answered
+    out["server_alive"] = server.proc.poll() is None
+    return out
+
+
+def _fmt_ratio(num: Result | None, den: Result | None) -> str:
+    if num is None or den is None or den.rps <= 0:
+        return "-"
+    return f"{num.rps / den.rps:.2f}x"
+
+
+def print_table(results: dict[tuple[str, Scenario], Result], scenarios: list[Scenario]) -> None:
+    head = (
+        f"{'scenario':<22} {'server':<10} {'req/s':>9} {'p50 us':>8} {'p99 us':>8} "
+        f"{'lost/wrong':>10} {'srv cpu':>8} {'gen cpu':>8} {'vs libmodbus':>12} "
+        f"{'vs pymodbus':>11}"
+    )
+    print(head)
+    print("-" * len(head))
+    for sc in scenarios:
+        for name in SERVERS:
+            r = results.get((name, sc))
+            if r is None:
+                continue
+            b = r.best
+            lw = f"{r.total('lost')}/{r.total('wrong')}"
+            if r.total("out_of_order"):
+                lw += f" ooo{r.total('out_of_order')}"
+            print(
+                f"{sc.name:<22} {name:<10} {r.rps:>9.0f} {b['lat_us_p50']:>8.0f} "
+                f"{b['lat_us_p99']:>8.0f} {lw:>10} {b['server_cpu_us_per_req']:>7.1f}u "
+                f"{b['client_cpu_us_per_req']:>7.1f}u "
+                f"{_fmt_ratio(r, results.get(('libmodbus', sc))):>12} "
+                f"{_fmt_ratio(r, results.get(('pymodbus', sc))):>11}"
+            )
+        print()
+    print(
+        "srv cpu / gen cpu: CPU time (user+sys) of the server / load generator per answered "
+        "request;\nlost/wrong: requests never answered (timeout) / answered with a wrong frame; "
+        "ooo: answered out of order."
+    )
+
+
+def check_targets(
+    results: dict[tuple[str, Scenario], Result], scenarios: list[Scenario]
+) -> list[tuple[bool, str]]:
+    checks: list[tuple[bool, str]] = []
+    for sc in scenarios:
+        ours = results.get(("ours", sc))
+        if ours is None:
+            continue
+        tag = f"{sc.name}{' (extra)' if sc.extra else ''}"
+        lib = results.get(("libmodbus", sc))
+        pym = results.get(("pymodbus", sc))
+        if lib is not None and lib.rps > 0:
+            need = 0.8 if sc.kind == "single" else 1.0
+            ratio = ours.rps / lib.rps
+            checks.append((ratio >= need, f"{tag}: ours/libmodbus {ratio:.2f}x >= {need}x"))
+        if pym is not None and pym.rps > 0:
+            ratio = ours.rps / pym.rps
+            checks.append((ratio >= 4.0, f"{tag}: ours/pymodbus {ratio:.2f}x >= 4x"))
+        bad = ours.bad + ours.total("stray") + ours.total("disconnects")
+        checks.append(
+            (
+                bad == 0,
+                f"{tag}: ours zero loss (lost {ours.total('lost')}, wrong {ours.total('wrong')}, "
+                f"out-of-order {ours.total('out_of_order')}, stray {ours.total('stray')}, "
+                f"disconnects {ours.total('disconnects')})",
+            )
+        )
+    return checks
+
+
+def markdown(
+    results: dict[tuple[str, Scenario], Result], scenarios: list[Scenario], meta: str
+) -> str:
+    lines = [
+        meta,
+        "",
+        "| scenario | server | req/s | p50 µs | p99 µs | lost/wrong | vs libmodbus | vs pymodbus |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for sc in scenarios:
+        for name in SERVERS:
+            r = results.get((name, sc))
+            if r is None:
+                continue
+            b = r.best
+            lines.append(
+                f"| {sc.name} | {name} | {r.rps:.0f} | {b['lat_us_p50']:.0f} | "
+                f"{b['lat_us_p99']:.0f} | {r.total('lost')}/{r.total('wrong')} | "
+                f"{_fmt_ratio(r, results.get(('libmodbus', sc)))} | "
+                f"{_fmt_ratio(r, results.get(('pymodbus', sc)))} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--duration", type=float, default=4.0, help="measured seconds per run")
+    ap.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before")
+    ap.add_argument("--timeout", type=float, default=1.0, help="per-request timeout (lost)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per cell; median req/s shown")
+    ap.add_argument("--servers", default=",".join(SERVERS), help="comma-separated subset")
+    ap.add_argument("--no-fc1", action="store_true", help="skip the extra FC1 x2000 scenarios")
+    ap.add_argument("--only", default="", help="run scenarios whose name contains this text")
+    ap.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin (default on >= 2 CPUs: servers on CPU 1, load generator on CPU 0)",
+    )
+    ap.add_argument("--json", type=Path, help="write all raw results to this file")
+    ap.add_argument("--markdown", action="store_true", help="also print a markdown table")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = ap.parse_args()
+
+    names = [n.strip() for n in args.servers.split(",") if n.strip()]
+    if unknown := set(names) - set(SERVERS):
+        ap.error(f"unknown servers: {', '.join(sorted(unknown))}")
+    scenarios = [s for s in _scenarios(not args.no_fc1) if args.only in s.name]
+    pin = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
+    cpus = sorted(os.sched_getaffinity(0))
+    srv_cpu, gen_cpu = (cpus[1], cpus[0]) if pin else (None, None)
+
+    build()
+    servers: dict[str, ServerProc] = {}
+    results: dict[tuple[str, Scenario], Result] = {}
+    load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        for name in names:
+            try:
+                servers[name] = start_server(name, srv_cpu)
+            except RuntimeError as exc:
+                print(f"!! {name}: not benchmarked: {exc}", file=sys.stderr)
+        print(
+            f"servers: {', '.join(f'{s.name}:{s.port}' for s in servers.values())}; "
+            f"pinning: {f'servers CPU {srv_cpu}, loadgen CPU {gen_cpu}' if pin else 'none'}; "
+            f"{args.warmup:g}s warmup + {args.duration:g}s per run, x{args.repeat}; "
+            f"load avg {load_before[0]:.2f}",
+            flush=True,
+        )
+        for sc in scenarios:
+            for _ in range(args.repeat):
+                for name, srv in servers.items():  # interleaved: same conditions for all
+                    if srv.proc.poll() is not None:
+                        continue
+                    try:
+                        out = run_load(srv, sc, args, gen_cpu)
+                    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                        print(f"!! {name} {sc.name}: {exc}", file=sys.stderr)
+                        continue
+                    results.setdefault((name, sc), Result(name, sc)).runs.append(out)
+                    print(
+                        f"  {sc.name:<22} {name:<10} {out['rps']:>9.0f} req/s  "
+                        f"p50 {out['lat_us_p50']:.0f}us p99 {out['lat_us_p99']:.0f}us  "
+                        f"lost {out['lost']} wrong {out['wrong']}",
+                        flush=True,
+                    )
+                    if not out["server_alive"]:
+                        print(f"!! {name} server died", file=sys.stderr)
+    finally:
+        for srv in servers.values():
+            stop_server(srv.proc)
+
+    load_after = os.getloadavg()
+    print()
+    print_table(results, scenarios)
+    missing = [n for n in SERVERS if n not in servers]
+    if missing:
+        print(f"\nnot benchmarked: {', '.join(missing)}")
+    checks = check_targets(results, scenarios)
+    print("\nTargets (issue 2): ours >= 1.0x libmodbus with 8 connections and pipelined, >= 0.8x")
+    print("with 1 connection, >= 4x pymodbus everywhere, zero loss.")
+    for ok, text in checks:
+        print(f"  [{'MET ' if ok else 'MISS'}] {text}")
+    misses = sum(not ok for ok, _ in checks)
+    if "ours" not in servers:
+        print("  [MISS] our server was not benchmarked")
+        misses += 1
+    print(
+        f"\n{len(checks) - misses if checks else 0}/{len(checks)} targets met; "
+        f"load avg before {load_before[0]:.2f}, after {load_after[0]:.2f}"
+    )
+    meta = (
+        f"Measured {started}, {os.cpu_count()} CPUs, "
+        f"{'servers pinned to one CPU, load generator to the other' if pin else 'no pinning'}, "
+        f"{args.warmup:g} s warmup + {args.duration:g} s per run, load avg {load_before[0]:.2f}."
+    )
+    if args.markdown:
+        print()
+        print(markdown(results, scenarios, meta))
+    if args.json:
+        raw = [
+            {"server": r.server, "scenario": r.scenario.name, "runs": r.runs}
+            for r in results.values()
+        ]
+        args.json.write_text(json.dumps({"meta": meta, "results": raw}, indent=1))
+    return 1 if args.strict and misses else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
