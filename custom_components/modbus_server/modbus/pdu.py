@@ -385,7 +385,7 @@ def decode_device_id_response(
 ) -> tuple[int, int, int | None, list[tuple[int, bytes]]]:
     """Client side of FC 43/14: (read_code, conformity, next_object_id, objects)."""
     raise_for_exception(pdu)
-    if len(pdu) < 8 or pdu[1] != MEI_READ_DEVICE_ID:
+    if len(pdu) < 7 or pdu[1] != MEI_READ_DEVICE_ID:
         raise ModbusProtocolError("bad read device identification response")
     _, _, read_code, conformity, more, next_id, count = _DEVICE_ID_RESPONSE_HEADER.unpack_from(pdu)
     objects: list[tuple[int, bytes]] = []
