@@ -120,6 +120,27 @@ def _preexec(cpu: int | None) -> Any:
     return run
 
 
+def cpu_busy_seconds() -> float:
+    """Non-idle CPU time of the whole machine (all CPUs), from /proc/stat."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def wait_quiet(threshold: float, max_wait: float) -> float:
+    """Wait until other processes use less than `threshold` CPUs (0.5 s samples).
+
+    Gives up after `max_wait` seconds; returns the last sample.
+    """
+    deadline = time.monotonic() + max_wait
+    while True:
+        b0, t0 = cpu_busy_seconds(), time.monotonic()
+        time.sleep(0.5)
+        busy = (cpu_busy_seconds() - b0) / (time.monotonic() - t0)
+        if busy < threshold or time.monotonic() >= deadline:
+            return busy
+
+
 def build() -> None:
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not cc:
@@ -198,6 +219,8 @@ def run_load(
     limit = args.warmup + args.duration + args.timeout + 30
     srv_cpu0 = server.cpu_seconds()
     gen0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = cpu_busy_seconds()
+    wall0 = time.monotonic()
     res = subprocess.run(
         cmd,
         capture_output=True,
@@ -207,6 +230,8 @@ def run_load(
         preexec_fn=_preexec(cpu),
     )
     gen1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.monotonic() - wall0
+    busy = cpu_busy_seconds() - busy0
     srv_cpu = server.cpu_seconds() - srv_cpu0
     if res.returncode != 0 or not res.stdout.strip():
         raise RuntimeError(f"loadgen failed ({res.returncode}): {res.stderr.strip()}")
@@ -215,6 +240,13 @@ def run_load(
     answered = max(1, int(out["ok"]) + int(out["wrong"]))
     out["server_cpu_us_per_req"] = srv_cpu * 1e6 / answered
     out["client_cpu_us_per_req"] = gen_cpu * 1e6 / answered
+    # share of one CPU each process used over the whole run (warmup, window, drain): a load
+    # generator near 100% would mean the client, not the server, limits throughput
+    out["server_busy"] = srv_cpu / wall
+    out["client_busy"] = gen_cpu / wall
+    # everything else the machine did meanwhile (other processes, and kernel time not
+    # charged to either process), in CPUs: high values mean a noisy run
+    out["other_busy"] = max(0.0, (busy - srv_cpu - gen_cpu) / wall)
     out["server_alive"] = server.proc.poll() is None
     return out
 
@@ -228,7 +260,7 @@ def _fmt_ratio(num: Result | None, den: Result | None) -> str:
 def print_table(results: dict[tuple[str, Scenario], Result], scenarios: list[Scenario]) -> None:
     head = (
         f"{'scenario':<22} {'server':<10} {'req/s':>9} {'p50 us':>8} {'p99 us':>8} "
-        f"{'lost/wrong':>10} {'srv cpu':>8} {'gen cpu':>8} {'vs libmodbus':>12} "
+        f"{'lost/wrong':>10} {'srv cpu':>13} {'gen cpu':>13} {'other':>5} {'vs libmodbus':>12} "
         f"{'vs pymodbus':>11}"
     )
     print(head)
@@ -244,15 +276,20 @@ def print_table(results: dict[tuple[str, Scenario], Result], scenarios: list[Sce
                 lw += f" ooo{r.total('out_of_order')}"
             print(
                 f"{sc.name:<22} {name:<10} {r.rps:>9.0f} {b['lat_us_p50']:>8.0f} "
-                f"{b['lat_us_p99']:>8.0f} {lw:>10} {b['server_cpu_us_per_req']:>7.1f}u "
-                f"{b['client_cpu_us_per_req']:>7.1f}u "
+                f"{b['lat_us_p99']:>8.0f} {lw:>10} "
+                f"{b['server_cpu_us_per_req']:>5.1f}us {b['server_busy']:>4.0%} "
+                f"{b['client_cpu_us_per_req']:>5.1f}us {b['client_busy']:>4.0%} "
+                f"{b['other_busy']:>5.0%} "
                 f"{_fmt_ratio(r, results.get(('libmodbus', sc))):>12} "
                 f"{_fmt_ratio(r, results.get(('pymodbus', sc))):>11}"
             )
         print()
     print(
         "srv cpu / gen cpu: CPU time (user+sys) of the server / load generator per answered "
-        "request;\nlost/wrong: requests never answered (timeout) / answered with a wrong frame; "
+        "request, and\nthe share of one CPU it used during the run; other: CPU used by "
+        "everything else\n(other processes, uncharged kernel work) during the run, in CPUs;\n"
+        "lost/wrong: requests never "
+        "answered (timeout) / answered with a wrong frame; "
         "ooo: answered out of order."
     )
 
@@ -325,6 +362,13 @@ def main() -> int:
         action="store_true",
         help="do not pin (default on >= 2 CPUs: servers on CPU 1, load generator on CPU 0)",
     )
+    ap.add_argument(
+        "--quiet-below",
+        type=float,
+        default=0.3,
+        help="before each run wait until other processes use less than this many CPUs (0: off)",
+    )
+    ap.add_argument("--quiet-wait", type=float, default=20.0, help="max seconds to wait for it")
     ap.add_argument("--json", type=Path, help="write all raw results to this file")
     ap.add_argument("--markdown", action="store_true", help="also print a markdown table")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -361,6 +405,8 @@ def main() -> int:
                 for name, srv in servers.items():  # interleaved: same conditions for all
                     if srv.proc.poll() is not None:
                         continue
+                    if args.quiet_below > 0:
+                        wait_quiet(args.quiet_below, args.quiet_wait)
                     try:
                         out = run_load(srv, sc, args, gen_cpu)
                     except (RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -370,7 +416,9 @@ def main() -> int:
                     print(
                         f"  {sc.name:<22} {name:<10} {out['rps']:>9.0f} req/s  "
                         f"p50 {out['lat_us_p50']:.0f}us p99 {out['lat_us_p99']:.0f}us  "
-                        f"lost {out['lost']} wrong {out['wrong']}",
+                        f"lost {out['lost']} wrong {out['wrong']}  "
+                        f"srv {out['server_busy']:.0%} gen {out['client_busy']:.0%} "
+                        f"other {out['other_busy']:.0%}",
                         flush=True,
                     )
                     if not out["server_alive"]:

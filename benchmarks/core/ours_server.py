@@ -12,11 +12,19 @@ import asyncio
 import logging
 import signal
 import sys
+import types
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# Import only the protocol package: it has no Home Assistant imports, and the integration's
+# own __init__ (HA glue) is neither needed nor wanted in this process. Empty parent packages
+# keep the real module names (and so the logger names).
+_ROOT = Path(__file__).resolve().parents[2]
+for _name in ("custom_components", "custom_components.modbus_server"):
+    _pkg = types.ModuleType(_name)
+    _pkg.__path__ = [str(_ROOT.joinpath(*_name.split(".")))]
+    sys.modules.setdefault(_name, _pkg)
 
-from custom_components.modbus_server.modbus import Area, Server
+from custom_components.modbus_server.modbus import Area, Server  # noqa: E402
 
 
 def build_tables(size: int) -> dict[Area, list[int] | list[bool]]:
