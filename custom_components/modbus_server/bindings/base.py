@@ -318,11 +318,11 @@ class DomainBinding:
         Raises IllegalDataValue (03) for a value outside what the entity accepts and
         IllegalFunction (01) for a source that cannot be written, before anything is called.
         """
+        if not self.writable(area, attribute):
+            raise IllegalFunction(f"{self.domain} {attribute or 'state'} cannot be written")
         if attribute is not None:
             return self.write_attribute(state, attribute, value)
         if area.is_bit or not self.register_state:
-            if not self.is_binary:
-                raise IllegalFunction(f"{self.domain} has no on/off state")
             return self.write_bit(state, as_bit(value))
         return self.write_state(state, value)
 
