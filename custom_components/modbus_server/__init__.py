@@ -1,0 +1,167 @@
+"""Modbus Server: Home Assistant as a Modbus TCP server."""
+
+from __future__ import annotations
+
+import errno
+
+from homeassistant.const import CONF_NAME, CONF_PORT, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    issue_registry as ir,
+)
+from homeassistant.helpers.typing import ConfigType
+from homeassistant.loader import async_get_integration
+
+from .bridge import Bridge
+from .const import (
+    CONF_ALLOWED_CLIENTS,
+    CONF_BIND_ADDRESS,
+    CONF_IDLE_TIMEOUT,
+    CONF_MAX_CONNECTIONS,
+    CONF_READ_ONLY,
+    CONF_UNIT_ID,
+    CONF_UNMAPPED,
+    DOMAIN,
+    ISSUE_PERMISSION_DENIED,
+    LOGGER,
+)
+from .helpers import bind_hosts, entry_points, entry_signature
+from .issues import async_setup_missing_entities_check
+from .modbus import DeviceIdentification, Server
+from .models import ModbusServerConfigEntry, ModbusServerData
+from .monitor import ServerMonitor
+from .owned import OwnedStore
+from .registermap import MapValidationError, RegisterMap, UnmappedPolicy
+from .services import async_setup_services
+
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the integration's actions."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> bool:
+    """Compile the table, start the server and create the device and its entities."""
+    data = entry.data
+    try:
+        register_map = RegisterMap(
+            entry_points(entry), unmapped=UnmappedPolicy(data[CONF_UNMAPPED])
+        )
+    except MapValidationError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_table",
+            translation_placeholders={"errors": "; ".join(str(e) for e in err.errors)},
+        ) from err
+
+    owned = OwnedStore(register_map)
+    read_only = bool(data[CONF_READ_ONLY])
+    bridge = Bridge(hass, register_map, owned, read_only=read_only, entry_id=entry.entry_id)
+    integration = await async_get_integration(hass, DOMAIN)
+    version = str(integration.version or "0")
+    server = Server(
+        host=bind_hosts(data[CONF_BIND_ADDRESS]),
+        port=int(data[CONF_PORT]),
+        on_read=bridge.on_read,
+        # Read-only: the server itself answers every write with IllegalFunction (01).
+        on_write=None if read_only else bridge.on_write,
+        unit_id=data.get(CONF_UNIT_ID),
+        max_connections=int(data[CONF_MAX_CONNECTIONS]),
+        idle_timeout=float(data[CONF_IDLE_TIMEOUT]) or None,
+        allowed_clients=data.get(CONF_ALLOWED_CLIENTS) or None,
+        device_identification=DeviceIdentification(
+            vendor_name="Home Assistant",
+            product_code=DOMAIN,
+            revision=version,
+            product_name=data.get(CONF_NAME, entry.title),
+            model_name="Modbus TCP server",
+            user_application_name=entry.title,
+        ),
+    )
+    issue_id = f"{ISSUE_PERMISSION_DENIED}_{entry.entry_id}"
+    try:
+        await server.start()
+    except OSError as err:
+        placeholders = {"name": entry.title, "port": str(data[CONF_PORT]), "error": str(err)}
+        if err.errno == errno.EACCES:
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_PERMISSION_DENIED,
+                translation_placeholders=placeholders,
+            )
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="permission_denied",
+                translation_placeholders=placeholders,
+            ) from err
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="port_in_use" if err.errno == errno.EADDRINUSE else "cannot_bind",
+            translation_placeholders=placeholders,
+        ) from err
+    ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+    monitor = ServerMonitor(hass, server, entry.entry_id)
+    entry.runtime_data = ModbusServerData(
+        server=server,
+        bridge=bridge,
+        register_map=register_map,
+        owned=owned,
+        monitor=monitor,
+        signature=entry_signature(entry),
+    )
+    # From here on a failure must not leave the port bound.
+    entry.async_on_unload(server.stop)
+    entry.async_on_unload(bridge.async_start())
+    entry.async_on_unload(monitor.async_start())
+
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, entry.entry_id)},
+        name=entry.title,
+        manufacturer="Home Assistant",
+        model="Modbus TCP server",
+        sw_version=version,
+        entry_type=dr.DeviceEntryType.SERVICE,
+    )
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_setup_missing_entities_check(hass, entry)
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    LOGGER.debug("%s listening on %s", entry.title, server.addresses)
+    return True
+
+
+async def _async_update_listener(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
+    """Reload once when the settings or the address table changed (not for titles)."""
+    runtime = entry.runtime_data
+    if runtime.reload_scheduled or runtime.signature == entry_signature(entry):
+        return
+    runtime.reload_scheduled = True
+    hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> bool:
+    """Unload the entities, then stop the server: every client is closed, the port is free."""
+    unload_ok = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unload_ok:
+        await entry.runtime_data.server.stop()
+    return unload_ok
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
+    """Forget the entry's repair issues."""
+    for issue in list(ir.async_get(hass).issues.values()):
+        if issue.domain == DOMAIN and issue.issue_id.endswith(entry.entry_id):
+            ir.async_delete_issue(hass, DOMAIN, issue.issue_id)

@@ -1,0 +1,844 @@
+"""Config flow: the server entry (user, reconfigure) and the address table subentries."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any, override
+
+import probatio
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_NAME, CONF_PORT
+from homeassistant.core import callback, split_entity_id
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+)
+
+from .bindings import DomainBinding, get_binding, supported_domains
+from .const import (
+    BIND_ALL,
+    BIND_ALL_IPV4,
+    BIND_ALL_IPV6,
+    CONF_ADDRESS,
+    CONF_ADVANCED,
+    CONF_ALLOWED_CLIENTS,
+    CONF_AREA,
+    CONF_ATTRIBUTE,
+    CONF_BIND_ADDRESS,
+    CONF_BIT,
+    CONF_BYTE_ORDER,
+    CONF_DATA_TYPE,
+    CONF_ENTITY_ID,
+    CONF_IDLE_TIMEOUT,
+    CONF_LENGTH,
+    CONF_MAX_CONNECTIONS,
+    CONF_OFFSET,
+    CONF_READ_ONLY,
+    CONF_SCALE,
+    CONF_UNAVAILABLE_VALUE,
+    CONF_UNIT,
+    CONF_UNIT_ID,
+    CONF_UNMAPPED,
+    CONF_WORD_ORDER,
+    CONF_WRITABLE,
+    DEFAULT_BIND_ADDRESS,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_NAME,
+    DEFAULT_PORT,
+    DEFAULT_UNMAPPED,
+    DOMAIN,
+    SUBENTRY_BULK,
+    SUBENTRY_IMPORT,
+    SUBENTRY_POINT,
+)
+from .helpers import (
+    AREA_ABBREVIATIONS,
+    UNPRIVILEGED_PORT,
+    bind_error_key,
+    data_from_point,
+    entry_points,
+    next_free_port,
+    parse_allowed_clients,
+    point_from_data,
+    point_title,
+    split_source,
+    try_bind,
+)
+from .modbus.area import Area
+from .registermap import (
+    ByteOrder,
+    DataType,
+    ImportFormatError,
+    MapValidationError,
+    Point,
+    RegisterMap,
+    WordOrder,
+    import_csv,
+    import_json,
+    validate_point,
+)
+
+ATTRIBUTE_STATE = "state"
+"""Option of the attribute step meaning: the entity's state itself."""
+
+ADVANCED_FIELDS = (CONF_WORD_ORDER, CONF_BYTE_ORDER, CONF_BIT, CONF_LENGTH, CONF_UNAVAILABLE_VALUE)
+"""Point fields shown in the collapsed advanced section (their errors are shown there)."""
+
+POINT_FIELDS = (
+    CONF_ADDRESS,
+    CONF_DATA_TYPE,
+    CONF_SCALE,
+    CONF_OFFSET,
+    CONF_WRITABLE,
+    CONF_UNIT,
+    CONF_NAME,
+)
+PREVIEW_ROWS = 50
+ERROR_DETAILS = 10
+
+
+def _taken_ports(hass_entries: list[ConfigEntry], exclude: str | None) -> set[int]:
+    return {
+        int(entry.data[CONF_PORT])
+        for entry in hass_entries
+        if entry.entry_id != exclude and CONF_PORT in entry.data
+    }
+
+
+def _server_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
+    unit_id = defaults.get(CONF_UNIT_ID)
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_NAME, default=defaults.get(CONF_NAME, DEFAULT_NAME)): str,
+            probatio.Required(
+                CONF_BIND_ADDRESS, default=defaults.get(CONF_BIND_ADDRESS, DEFAULT_BIND_ADDRESS)
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=[BIND_ALL_IPV4, BIND_ALL_IPV6, BIND_ALL],
+                    custom_value=True,
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key=CONF_BIND_ADDRESS,
+                )
+            ),
+            probatio.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): (
+                NumberSelector(
+                    NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+                )
+            ),
+            probatio.Optional(
+                CONF_UNIT_ID,
+                description={"suggested_value": unit_id} if unit_id is not None else None,
+            ): NumberSelector(
+                NumberSelectorConfig(min=0, max=255, step=1, mode=NumberSelectorMode.BOX)
+            ),
+            probatio.Required(
+                CONF_MAX_CONNECTIONS,
+                default=defaults.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
+            ): NumberSelector(
+                NumberSelectorConfig(min=1, max=1000, step=1, mode=NumberSelectorMode.BOX)
+            ),
+            probatio.Required(
+                CONF_IDLE_TIMEOUT, default=defaults.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT)
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=0,
+                    max=86400,
+                    step=1,
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="s",
+                )
+            ),
+            probatio.Required(
+                CONF_UNMAPPED, default=defaults.get(CONF_UNMAPPED, DEFAULT_UNMAPPED)
+            ): SelectSelector(
+                SelectSelectorConfig(options=["error", "zero"], translation_key=CONF_UNMAPPED)
+            ),
+            probatio.Optional(
+                CONF_ALLOWED_CLIENTS, default=list(defaults.get(CONF_ALLOWED_CLIENTS, []))
+            ): TextSelector(TextSelectorConfig(multiple=True)),
+            probatio.Required(
+                CONF_READ_ONLY, default=defaults.get(CONF_READ_ONLY, False)
+            ): BooleanSelector(),
+        }
+    )
+
+
+class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
+    """One config entry per Modbus TCP server."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Address-table rows: one at a time, many entities at once, or an import."""
+        return {
+            SUBENTRY_POINT: PointSubentryFlow,
+            SUBENTRY_BULK: BulkSubentryFlow,
+            SUBENTRY_IMPORT: ImportSubentryFlow,
+        }
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Create a server: settings, then a test bind of the chosen address and port."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            data, errors, placeholders = await self._async_validate(user_input, None)
+            if not errors:
+                return self.async_create_entry(title=data[CONF_NAME], data=data)
+            defaults: Mapping[str, Any] = {**user_input, **data}
+        else:
+            defaults = {CONF_PORT: await self._async_suggest_port(DEFAULT_PORT, None)}
+        return self.async_show_form(
+            step_id="user",
+            data_schema=_server_schema(defaults),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the settings; the address table (subentries) is kept."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        defaults: Mapping[str, Any] = entry.data
+        if user_input is not None:
+            data, errors, placeholders = await self._async_validate(user_input, entry)
+            if not errors:
+                # The update listener reloads the entry (once) with the new settings.
+                return self.async_update_and_abort(entry, title=data[CONF_NAME], data=data)
+            defaults = {**user_input, **data}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_server_schema(defaults),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_suggest_port(self, start: int, exclude: str | None) -> int:
+        taken = _taken_ports(self._async_current_entries(include_ignore=False), exclude)
+        port = await self.hass.async_add_executor_job(next_free_port, BIND_ALL_IPV4, start, taken)
+        return port if port is not None else start
+
+    async def _async_validate(
+        self, user_input: Mapping[str, Any], entry: ConfigEntry | None
+    ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+        """Normalise the form; return (data, errors by field, description placeholders)."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        bind = str(user_input[CONF_BIND_ADDRESS]).strip()
+        port = int(user_input[CONF_PORT])
+        unit_id = user_input.get(CONF_UNIT_ID)
+        allowed, invalid = parse_allowed_clients(user_input.get(CONF_ALLOWED_CLIENTS, []))
+        data: dict[str, Any] = {
+            CONF_NAME: str(user_input[CONF_NAME]).strip() or DEFAULT_NAME,
+            CONF_BIND_ADDRESS: bind,
+            CONF_PORT: port,
+            CONF_UNIT_ID: None if unit_id is None else int(unit_id),
+            CONF_MAX_CONNECTIONS: int(user_input[CONF_MAX_CONNECTIONS]),
+            CONF_IDLE_TIMEOUT: int(user_input[CONF_IDLE_TIMEOUT]),
+            CONF_UNMAPPED: user_input[CONF_UNMAPPED],
+            CONF_ALLOWED_CLIENTS: allowed,
+            CONF_READ_ONLY: bool(user_input[CONF_READ_ONLY]),
+        }
+        if bind != BIND_ALL:
+            try:
+                ipaddress.ip_address(bind)
+            except ValueError:
+                errors[CONF_BIND_ADDRESS] = "invalid_bind_address"
+        if invalid:
+            errors[CONF_ALLOWED_CLIENTS] = "invalid_allowed_clients"
+            placeholders["invalid"] = ", ".join(invalid)
+        if errors:
+            return data, errors, placeholders
+
+        exclude = entry.entry_id if entry is not None else None
+        taken = _taken_ports(self._async_current_entries(include_ignore=False), exclude)
+        unchanged = (
+            entry is not None
+            and entry.data.get(CONF_PORT) == port
+            and entry.data.get(CONF_BIND_ADDRESS) == bind
+        )
+        if port in taken:
+            errors[CONF_PORT] = "port_configured"
+        elif not unchanged:
+            try:
+                await self.hass.async_add_executor_job(try_bind, bind, port)
+            except OSError as err:
+                key = bind_error_key(err)
+                errors[CONF_BIND_ADDRESS if key == "address_not_available" else CONF_PORT] = key
+        if errors.get(CONF_PORT):
+            start = UNPRIVILEGED_PORT if errors[CONF_PORT] == "permission_denied" else port + 1
+            start = max(start, port + 1) if port >= UNPRIVILEGED_PORT else start
+            suggestion = await self.hass.async_add_executor_job(next_free_port, bind, start, taken)
+            placeholders["suggested_port"] = str(suggestion) if suggestion else "-"
+            if suggestion is not None:
+                data[CONF_PORT] = suggestion
+        return data, errors, placeholders
+
+
+# --- address table ---------------------------------------------------------------------------
+
+
+def _area_selector(areas: list[Area]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[str(area) for area in areas],
+            mode=SelectSelectorMode.LIST,
+            translation_key=CONF_AREA,
+        )
+    )
+
+
+def _box(**kwargs: Any) -> NumberSelector:
+    config = NumberSelectorConfig(mode=NumberSelectorMode.BOX)
+    config.update(kwargs)  # type: ignore[typeddict-item]
+    return NumberSelector(config)
+
+
+def _suggested(value: Any) -> dict[str, Any] | None:
+    return None if value is None or value == "" else {"suggested_value": value}
+
+
+def _data_types_for(area: Area) -> list[str]:
+    if area.is_bit:
+        return [DataType.BOOL.value]
+    return [data_type.value for data_type in DataType if data_type is not DataType.BOOL]
+
+
+def _field_errors(errors: list[Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Map register map FieldErrors onto form fields (advanced ones onto the section)."""
+    form_errors: dict[str, str] = {}
+    placeholders: dict[str, str] = {}
+    for error in errors:
+        field = error.field if error.field in (*POINT_FIELDS, *ADVANCED_FIELDS) else "base"
+        if field == CONF_NAME:
+            field = "base"
+        target = CONF_ADVANCED if field in ADVANCED_FIELDS else field
+        if target in form_errors:
+            continue
+        form_errors[target] = f"invalid_{field}"
+        placeholders[f"{field}_error"] = error.message
+    return form_errors, placeholders
+
+
+class _TableFlow(ConfigSubentryFlow):
+    """Shared helpers of the address-table subentry flows."""
+
+    def _existing(self, exclude: str | None = None) -> list[Point]:
+        return entry_points(self._get_entry(), exclude=exclude)
+
+    def _add_points(self, points: list[Point]) -> SubentryFlowResult:
+        """Add every point as its own 'point' subentry (one reload follows), then finish."""
+        entry = self._get_entry()
+        for point in points:
+            self.hass.config_entries.async_add_subentry(
+                entry,
+                ConfigSubentry(
+                    data=_frozen_data(data_from_point(point)),
+                    subentry_type=SUBENTRY_POINT,
+                    title=point_title(point),
+                    unique_id=None,
+                ),
+            )
+        return self.async_abort(
+            reason="points_added", description_placeholders={"count": str(len(points))}
+        )
+
+    def _preview(self, points: list[Point]) -> str:
+        lines = ["| address | PLC | source | type | writable |", "|---|---|---|---|---|"]
+        for point in points[:PREVIEW_ROWS]:
+            where = f"{AREA_ABBREVIATIONS[point.area]} {point.address}"
+            lines.append(
+                f"| {where} | {point.plc_reference} | {point.source or point.name} "
+                f"| {point.data_type} | {'yes' if point.writable else 'no'} |"
+            )
+        if len(points) > PREVIEW_ROWS:
+            lines.append(f"| … {len(points) - PREVIEW_ROWS} more | | | | |")
+        return "\n".join(lines)
+
+
+def _frozen_data(data: dict[str, Any]) -> Any:
+    from types import MappingProxyType  # noqa: PLC0415
+
+    return MappingProxyType(data)
+
+
+class PointSubentryFlow(_TableFlow):
+    """Add or change one row of the address table."""
+
+    def __init__(self) -> None:
+        """Start with an empty row."""
+        self._data: dict[str, Any] = {}
+        self._binding: DomainBinding | None = None
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Ask where the value comes from: an entity, or the integration itself."""
+        return self.async_show_menu(step_id="user", menu_options=["entity", "owned"])
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a row: the same steps, pre-filled with its current values."""
+        self._data = dict(self._get_reconfigure_subentry().data)
+        if self._data.get(CONF_ENTITY_ID):
+            return await self.async_step_entity()
+        return await self.async_step_owned()
+
+    async def async_step_entity(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pick the entity whose state (or attribute) the row serves."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            entity_id = user_input[CONF_ENTITY_ID]
+            binding = get_binding(split_entity_id(entity_id)[0])
+            if binding is None:
+                errors[CONF_ENTITY_ID] = "unsupported_domain"
+            else:
+                if entity_id != self._data.get(CONF_ENTITY_ID):
+                    self._data.pop(CONF_ATTRIBUTE, None)
+                self._data[CONF_ENTITY_ID] = entity_id
+                self._binding = binding
+                if binding.attributes():
+                    return await self.async_step_attribute()
+                self._data[CONF_ATTRIBUTE] = None
+                return await self.async_step_area()
+        return self.async_show_form(
+            step_id="entity",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(
+                        CONF_ENTITY_ID, default=self._data.get(CONF_ENTITY_ID, probatio.UNDEFINED)
+                    ): EntitySelector(EntitySelectorConfig(domain=supported_domains()))
+                }
+            ),
+            errors=errors,
+        )
+
+    async def async_step_attribute(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pick the state itself or one of the attributes the domain offers."""
+        assert self._binding is not None
+        if user_input is not None:
+            attribute = user_input[CONF_ATTRIBUTE]
+            self._data[CONF_ATTRIBUTE] = None if attribute == ATTRIBUTE_STATE else attribute
+            return await self.async_step_area()
+        options = []
+        if self._binding.areas(None):
+            options.append(ATTRIBUTE_STATE)
+        options.extend(self._binding.attributes())
+        current = self._data.get(CONF_ATTRIBUTE) or options[0]
+        return self.async_show_form(
+            step_id="attribute",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_ATTRIBUTE, default=current): SelectSelector(
+                        SelectSelectorConfig(
+                            options=options,
+                            mode=SelectSelectorMode.LIST,
+                            translation_key=CONF_ATTRIBUTE,
+                        )
+                    )
+                }
+            ),
+            description_placeholders={"entity_id": self._data[CONF_ENTITY_ID]},
+        )
+
+    async def async_step_area(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Pick the area; the choices depend on the entity's domain and attribute."""
+        assert self._binding is not None
+        areas = self._binding.areas(self._data.get(CONF_ATTRIBUTE))
+        if not areas:
+            return self.async_abort(reason="no_area")
+        if user_input is not None or len(areas) == 1:
+            area = Area(user_input[CONF_AREA]) if user_input is not None else areas[0]
+            self._set_area(area)
+            return await self.async_step_point()
+        current = self._data.get(CONF_AREA)
+        return self.async_show_form(
+            step_id="area",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(
+                        CONF_AREA, default=current if current in areas else str(areas[0])
+                    ): _area_selector(areas)
+                }
+            ),
+            description_placeholders={"entity_id": self._data[CONF_ENTITY_ID]},
+        )
+
+    async def async_step_owned(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A value owned by the integration: it becomes an entity of the server device."""
+        if user_input is not None:
+            self._data[CONF_ENTITY_ID] = None
+            self._data[CONF_ATTRIBUTE] = None
+            self._data[CONF_NAME] = user_input[CONF_NAME].strip()
+            self._set_area(Area(user_input[CONF_AREA]))
+            return await self.async_step_point()
+        return self.async_show_form(
+            step_id="owned",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_NAME, default=self._data.get(CONF_NAME, "")): str,
+                    probatio.Required(
+                        CONF_AREA, default=self._data.get(CONF_AREA, Area.HOLDING_REGISTER.value)
+                    ): _area_selector(list(Area)),
+                }
+            ),
+        )
+
+    def _set_area(self, area: Area) -> None:
+        """Remember the area; a changed area resets the type and address to its defaults."""
+        if self._data.get(CONF_AREA) != area.value:
+            self._data[CONF_AREA] = area.value
+            data_type = self._default_type(area)
+            self._data[CONF_DATA_TYPE] = data_type.value
+            existing = self._existing(self._editing_id())
+            count = data_type.fixed_register_count or 1
+            self._data[CONF_ADDRESS] = RegisterMap(existing).next_free_address(area, count)
+            self._data[CONF_WRITABLE] = self._can_write(area)
+            for field in (CONF_BIT, CONF_LENGTH):
+                self._data[field] = None
+
+    def _default_type(self, area: Area) -> DataType:
+        if self._binding is not None:
+            return self._binding.default_data_type(area, self._data.get(CONF_ATTRIBUTE))
+        return DataType.BOOL if area.is_bit else DataType.INT16
+
+    def _can_write(self, area: Area) -> bool:
+        if self._binding is None:
+            return area.is_writable
+        return self._binding.writable(area, self._data.get(CONF_ATTRIBUTE))
+
+    def _editing_id(self) -> str | None:
+        return self._reconfigure_subentry_id if self.source == SOURCE_RECONFIGURE else None
+
+    async def async_step_point(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Address, data type, scaling and (collapsed) word/byte order; then validate."""
+        area = Area(self._data[CONF_AREA])
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {
+            "area": AREA_ABBREVIATIONS[area],
+            "source": self._data.get(CONF_ENTITY_ID) or self._data.get(CONF_NAME) or "",
+        }
+        if user_input is not None:
+            advanced = user_input.get(CONF_ADVANCED, {})
+            self._data.update(
+                {
+                    CONF_ADDRESS: int(user_input[CONF_ADDRESS]),
+                    CONF_DATA_TYPE: user_input.get(CONF_DATA_TYPE, DataType.BOOL.value),
+                    CONF_SCALE: float(user_input.get(CONF_SCALE, 1.0)),
+                    CONF_OFFSET: float(user_input.get(CONF_OFFSET, 0.0)),
+                    CONF_WRITABLE: bool(user_input.get(CONF_WRITABLE, False)),
+                    CONF_UNIT: user_input.get(CONF_UNIT) or None,
+                    CONF_WORD_ORDER: advanced.get(CONF_WORD_ORDER, WordOrder.BIG.value),
+                    CONF_BYTE_ORDER: advanced.get(CONF_BYTE_ORDER, ByteOrder.BIG.value),
+                    CONF_BIT: _int_or_none(advanced.get(CONF_BIT)),
+                    CONF_LENGTH: _int_or_none(advanced.get(CONF_LENGTH)),
+                    CONF_UNAVAILABLE_VALUE: advanced.get(CONF_UNAVAILABLE_VALUE),
+                }
+            )
+            if not self._data.get(CONF_NAME):
+                self._data[CONF_NAME] = ""
+            errors, placeholders_err = self._validate()
+            placeholders.update(placeholders_err)
+            if not errors:
+                return self._finish()
+        return self.async_show_form(
+            step_id="point",
+            data_schema=self._point_schema(area),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _validate(self) -> tuple[dict[str, str], dict[str, str]]:
+        if (
+            self._data[CONF_WRITABLE]
+            and self._binding is not None
+            and not self._binding.writable(Area(self._data[CONF_AREA]), self._data[CONF_ATTRIBUTE])
+        ):
+            return {CONF_WRITABLE: "not_writable"}, {}
+        point = point_from_data(self._data, self._editing_id() or "new")
+        problems = validate_point(point)
+        if not problems:
+            try:
+                RegisterMap([*self._existing(self._editing_id()), point])
+            except MapValidationError as err:
+                problems = err.errors
+        return _field_errors(problems)
+
+    def _finish(self) -> SubentryFlowResult:
+        point = point_from_data(self._data)
+        title = point_title(point)
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_and_abort(
+                self._get_entry(), self._get_reconfigure_subentry(), title=title, data=self._data
+            )
+        return self.async_create_entry(title=title, data=self._data)
+
+    def _point_schema(self, area: Area) -> probatio.Schema:
+        data = self._data
+        fields: dict[Any, Any] = {
+            probatio.Required(CONF_ADDRESS, default=data[CONF_ADDRESS]): _box(
+                min=0, max=65535, step=1
+            ),
+        }
+        if not area.is_bit:
+            fields[probatio.Required(CONF_DATA_TYPE, default=data[CONF_DATA_TYPE])] = (
+                SelectSelector(
+                    SelectSelectorConfig(
+                        options=_data_types_for(area),
+                        mode=SelectSelectorMode.DROPDOWN,
+                        translation_key=CONF_DATA_TYPE,
+                    )
+                )
+            )
+            fields[probatio.Required(CONF_SCALE, default=data.get(CONF_SCALE, 1.0))] = _box(
+                step="any"
+            )
+            fields[probatio.Required(CONF_OFFSET, default=data.get(CONF_OFFSET, 0.0))] = _box(
+                step="any"
+            )
+            fields[probatio.Optional(CONF_UNIT, description=_suggested(data.get(CONF_UNIT)))] = str
+        if area.is_writable and self._can_write(area):
+            fields[probatio.Required(CONF_WRITABLE, default=data.get(CONF_WRITABLE, False))] = (
+                BooleanSelector()
+            )
+        advanced: dict[Any, Any] = {}
+        if not area.is_bit:
+            advanced[
+                probatio.Required(
+                    CONF_WORD_ORDER, default=data.get(CONF_WORD_ORDER, WordOrder.BIG.value)
+                )
+            ] = SelectSelector(
+                SelectSelectorConfig(
+                    options=[order.value for order in WordOrder],
+                    translation_key=CONF_WORD_ORDER,
+                )
+            )
+            advanced[
+                probatio.Required(
+                    CONF_BYTE_ORDER, default=data.get(CONF_BYTE_ORDER, ByteOrder.BIG.value)
+                )
+            ] = SelectSelector(
+                SelectSelectorConfig(
+                    options=[order.value for order in ByteOrder],
+                    translation_key=CONF_BYTE_ORDER,
+                )
+            )
+            advanced[probatio.Optional(CONF_BIT, description=_suggested(data.get(CONF_BIT)))] = (
+                _box(min=0, max=15, step=1)
+            )
+            advanced[
+                probatio.Optional(CONF_LENGTH, description=_suggested(data.get(CONF_LENGTH)))
+            ] = _box(min=1, max=125, step=1)
+        advanced[
+            probatio.Optional(
+                CONF_UNAVAILABLE_VALUE, description=_suggested(data.get(CONF_UNAVAILABLE_VALUE))
+            )
+        ] = _box(step="any")
+        fields[probatio.Required(CONF_ADVANCED)] = section(
+            probatio.Schema(advanced), {"collapsed": True}
+        )
+        return probatio.Schema(fields)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+class BulkSubentryFlow(_TableFlow):
+    """Map many entities at once: consecutive addresses per area, default types, a preview."""
+
+    def __init__(self) -> None:
+        """Nothing chosen yet."""
+        self._points: list[Point] = []
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Pick the entities and whether writable areas are preferred."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            points, unsupported = self._plan(user_input[CONF_ENTITY_ID], user_input[CONF_WRITABLE])
+            if unsupported:
+                errors[CONF_ENTITY_ID] = "unsupported_entities"
+                placeholders["entities"] = ", ".join(unsupported)
+            else:
+                self._points = points
+                return await self.async_step_confirm()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_ENTITY_ID): EntitySelector(
+                        EntitySelectorConfig(domain=supported_domains(), multiple=True)
+                    ),
+                    probatio.Required(CONF_WRITABLE, default=False): BooleanSelector(),
+                }
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _plan(self, entity_ids: list[str], prefer_writable: bool) -> tuple[list[Point], list[str]]:
+        """One point per entity at the next free address of its area."""
+        existing = self._existing()
+        new: list[Point] = []
+        unsupported: list[str] = []
+        for entity_id in entity_ids:
+            binding = get_binding(split_entity_id(entity_id)[0])
+            areas = binding.areas(None) if binding is not None else []
+            if binding is None or not areas:
+                unsupported.append(entity_id)
+                continue
+            area = _pick_area(binding, areas, prefer_writable)
+            data_type = binding.default_data_type(area, None)
+            count = data_type.fixed_register_count or 1
+            address = RegisterMap([*existing, *new]).next_free_address(area, count)
+            new.append(
+                Point(
+                    area=area,
+                    address=address,
+                    data_type=data_type,
+                    writable=binding.writable(area, None),
+                    source=entity_id,
+                )
+            )
+        return new, unsupported
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show the resulting table; submitting creates every row."""
+        if user_input is not None:
+            return self._add_points(self._points)
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=probatio.Schema({}),
+            description_placeholders={
+                "count": str(len(self._points)),
+                "table": self._preview(self._points),
+            },
+        )
+
+
+def _pick_area(binding: DomainBinding, areas: list[Area], prefer_writable: bool) -> Area:
+    """A writable area when asked for and possible, else a read-only (input) area."""
+    for area in areas:
+        if binding.writable(area, None) == prefer_writable:
+            return area
+    return areas[0]
+
+
+class ImportSubentryFlow(_TableFlow):
+    """Paste a table in the register map's CSV or JSON format; all rows or none are added."""
+
+    def __init__(self) -> None:
+        """Nothing parsed yet."""
+        self._points: list[Point] = []
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Paste the text; it is parsed and validated against the existing table."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            text = user_input["text"]
+            details = self._parse(text)
+            if details:
+                errors["text"] = "import_invalid"
+                placeholders["details"] = "\n".join(details[:ERROR_DETAILS])
+            else:
+                return await self.async_step_confirm()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=probatio.Schema(
+                {probatio.Required("text"): TextSelector(TextSelectorConfig(multiline=True))}
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _parse(self, text: str) -> list[str]:
+        """Parse and check; return problems as lines (empty when all is well)."""
+        stripped = text.strip()
+        try:
+            if stripped.startswith(("[", "{")):
+                points = list(import_json(stripped))
+            else:
+                points = list(import_csv(stripped))
+        except ImportFormatError as err:
+            return [f"line {line}: {message}" for line, message in err.errors]
+        except MapValidationError as err:
+            return [str(error) for error in err.errors]
+        if not points:
+            return ["no rows"]
+        problems: list[str] = []
+        for point in points:
+            entity_id, attribute = split_source(point.source)
+            if entity_id is None:
+                continue
+            binding = get_binding(entity_id.partition(".")[0])
+            if binding is None:
+                problems.append(f"{point.label}: {entity_id}: domain not supported")
+            elif point.area not in binding.areas(attribute):
+                problems.append(f"{point.label}: {entity_id} cannot be served as {point.area}")
+            elif point.writable and not binding.writable(point.area, attribute):
+                problems.append(
+                    f"{point.label}: writes to {entity_id} cannot become a service call"
+                )
+        if problems:
+            return problems
+        try:
+            RegisterMap([*self._existing(), *points])
+        except MapValidationError as err:
+            return [str(error) for error in err.errors]
+        self._points = points
+        return []
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show the parsed table; submitting creates every row."""
+        if user_input is not None:
+            return self._add_points(self._points)
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=probatio.Schema({}),
+            description_placeholders={
+                "count": str(len(self._points)),
+                "table": self._preview(self._points),
+            },
+        )

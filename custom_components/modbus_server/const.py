@@ -1,0 +1,71 @@
+"""Constants of the Modbus Server integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "modbus_server"
+LOGGER = logging.getLogger(__package__)
+
+# Server entry settings (entry.data).
+CONF_BIND_ADDRESS: Final = "bind_address"
+CONF_UNIT_ID: Final = "unit_id"
+CONF_MAX_CONNECTIONS: Final = "max_connections"
+CONF_IDLE_TIMEOUT: Final = "idle_timeout"
+CONF_UNMAPPED: Final = "unmapped"
+CONF_ALLOWED_CLIENTS: Final = "allowed_clients"
+CONF_READ_ONLY: Final = "read_only"
+
+BIND_ALL_IPV4: Final = "0.0.0.0"
+BIND_ALL_IPV6: Final = "::"
+BIND_ALL: Final = "all"
+"""Special bind address value: every IPv4 and IPv6 interface."""
+
+DEFAULT_NAME: Final = "Modbus Server"
+DEFAULT_BIND_ADDRESS: Final = BIND_ALL_IPV4
+DEFAULT_PORT: Final = 502
+DEFAULT_MAX_CONNECTIONS: Final = 32
+DEFAULT_IDLE_TIMEOUT: Final = 300
+DEFAULT_UNMAPPED: Final = "error"
+UNIT_ID_ANY: Final = 0
+"""unit_id 0 in the settings means: answer every unit id."""
+
+# Subentries: one address-table row ("point") each.
+SUBENTRY_POINT: Final = "point"
+SUBENTRY_BULK: Final = "bulk"
+SUBENTRY_IMPORT: Final = "import"
+
+# Keys of a point subentry's data (Point fields plus the source entity).
+CONF_AREA: Final = "area"
+CONF_ADDRESS: Final = "address"
+CONF_DATA_TYPE: Final = "data_type"
+CONF_SCALE: Final = "scale"
+CONF_OFFSET: Final = "offset"
+CONF_WORD_ORDER: Final = "word_order"
+CONF_BYTE_ORDER: Final = "byte_order"
+CONF_BIT: Final = "bit"
+CONF_LENGTH: Final = "length"
+CONF_WRITABLE: Final = "writable"
+CONF_UNAVAILABLE_VALUE: Final = "unavailable_value"
+CONF_UNIT: Final = "unit"
+CONF_DESCRIPTION: Final = "description"
+CONF_ENTITY_ID: Final = "entity_id"
+CONF_ATTRIBUTE: Final = "attribute"
+CONF_SOURCE: Final = "source"
+CONF_ADVANCED: Final = "advanced"
+
+SOURCE_ENTITY: Final = "entity"
+SOURCE_OWNED: Final = "owned"
+
+# Services.
+SERVICE_EXPORT_REGISTER_MAP: Final = "export_register_map"
+SERVICE_SET_VALUE: Final = "set_value"
+ATTR_VALUE: Final = "value"
+
+# Repairs.
+ISSUE_PERMISSION_DENIED: Final = "permission_denied"
+ISSUE_MISSING_ENTITIES: Final = "missing_entities"
+
+# Diagnostic entities refresh this often (seconds).
+MONITOR_INTERVAL: Final = 5.0

@@ -1,0 +1,128 @@
+"""Base entities: everything belongs to the server's device."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Any
+
+from homeassistant.core import callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.restore_state import RestoreEntity
+
+from .const import DOMAIN
+from .models import ModbusServerConfigEntry
+from .registermap import UNAVAILABLE, EncodingError, Point
+
+
+class ModbusServerEntity(Entity):
+    """An entity of a server entry's device."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, entry: ModbusServerConfigEntry) -> None:
+        """Attach the entity to the server's device."""
+        self.entry = entry
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
+
+
+class ModbusServerDiagnosticEntity(ModbusServerEntity):
+    """A diagnostic entity refreshed from the server monitor's samples."""
+
+    def __init__(self, entry: ModbusServerConfigEntry, description: EntityDescription) -> None:
+        """Describe the entity; unique per entry and key."""
+        super().__init__(entry)
+        self.entity_description = description
+        self._attr_unique_id = f"{entry.entry_id}_{description.key}"
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the monitor's samples."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, self.entry.runtime_data.monitor.signal, self.async_write_ha_state
+            )
+        )
+
+
+class OwnedPointEntity(ModbusServerEntity, RestoreEntity):
+    """An integration-owned point: the entity *is* the value that Modbus clients read/write.
+
+    The value lives in the OwnedStore (what the bridge serves); the entity restores it after a
+    restart, changes it when HA sets it, and follows it when a Modbus client writes it.
+    """
+
+    _attr_translation_key = "owned_point"
+
+    def __init__(self, entry: ModbusServerConfigEntry, point: Point) -> None:
+        """One entity per owned point; its unique id is the subentry id."""
+        super().__init__(entry)
+        self.point = point
+        self._attr_unique_id = point.key
+        if point.name:
+            self._attr_name = point.name
+        else:
+            self._attr_translation_placeholders = {"address": point.plc_reference}
+
+    @property
+    def owned_value(self) -> Any:
+        """The engineering value, or None while it has none."""
+        value = self.entry.runtime_data.owned.get(self.point.key)
+        return None if value is UNAVAILABLE else value
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the last value, then follow writes by Modbus clients."""
+        await super().async_added_to_hass()
+        restored = await self.async_restore_value()
+        if restored is not None:
+            # A changed point type may refuse the old value: start without one then.
+            with suppress(ServiceValidationError):
+                self._store(restored)
+        runtime = self.entry.runtime_data
+        runtime.owned_entities[self.point.key] = self
+        key = self.point.key
+
+        @callback
+        def _forget() -> None:
+            runtime.owned_entities.pop(key, None)
+
+        self.async_on_remove(_forget)
+        self.async_on_remove(runtime.owned.async_add_listener(self.point.key, self._async_written))
+
+    async def async_restore_value(self) -> Any:
+        """The value to restore (platforms override for their state format)."""
+        return None
+
+    @callback
+    def _async_written(self, value: object) -> None:
+        """A Modbus client wrote the point: show it at once."""
+        self.async_write_ha_state()
+
+    def _store(self, value: object) -> None:
+        """Check that the value fits the point, then make it what clients read."""
+        runtime = self.entry.runtime_data
+        try:
+            runtime.register_map.encode(self.point, value)
+        except (EncodingError, TypeError, ValueError) as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_value",
+                translation_placeholders={
+                    "value": str(value),
+                    "entity_id": self.entity_id,
+                    "error": str(err),
+                },
+            ) from err
+        runtime.owned.set_from_entity(self.point.key, value)
+
+    async def async_set_owned_value(self, value: object) -> None:
+        """Set the value from Home Assistant (the set_value action, turn_on, set_native_value)."""
+        self._store(self._coerce(value))
+        self.async_write_ha_state()
+
+    def _coerce(self, value: object) -> object:
+        """Turn an action's value into the point's engineering value."""
+        return value

@@ -1,0 +1,89 @@
+"""Numbers: integration-owned holding registers, set by Home Assistant and by Modbus clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.number import NumberMode, RestoreNumber
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import OwnedPointEntity
+from .modbus.area import Area
+from .models import ModbusServerConfigEntry
+from .registermap import DataType, Point
+from .registermap.datatypes import integer_range
+
+PARALLEL_UPDATES = 0
+
+FLOAT_LIMITS = {DataType.FLOAT32: 3.4028234663852886e38, DataType.FLOAT64: 1.7976931348623157e308}
+
+
+def number_limits(point: Point) -> tuple[float, float, float]:
+    """(min, max, step) of a point's engineering value, from its type, scale and offset."""
+    low: float
+    high: float
+    if point.data_type.is_integer:
+        low, high = integer_range(point.data_type)
+        step = abs(point.scale)
+    elif point.data_type.is_bit:
+        low, high, step = 0, 1, 1.0
+    else:
+        limit = FLOAT_LIMITS.get(point.data_type, 1e15)
+        low, high, step = -limit, limit, 0.001
+        return low, high, step
+    ends = sorted((low * point.scale + point.offset, high * point.scale + point.offset))
+    return ends[0], ends[1], step
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ModbusServerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One number per owned holding register."""
+    for point in entry.runtime_data.owned_points(Area.HOLDING_REGISTER):
+        if point.data_type is DataType.STRING:
+            continue  # a text value is no number; the flow refuses this combination
+        async_add_entities([OwnedNumber(entry, point)], config_subentry_id=point.key)
+
+
+class OwnedNumber(OwnedPointEntity, RestoreNumber):
+    """A holding register owned by the integration."""
+
+    _attr_mode = NumberMode.BOX
+
+    def __init__(self, entry: ModbusServerConfigEntry, point: Point) -> None:
+        """Limits follow the data type, scale and offset."""
+        super().__init__(entry, point)
+        low, high, step = number_limits(point)
+        self._attr_native_min_value = low
+        self._attr_native_max_value = high
+        self._attr_native_step = step
+        self._attr_native_unit_of_measurement = point.unit
+
+    @property
+    def native_value(self) -> float | None:
+        """What Modbus clients read."""
+        value = self.owned_value
+        return None if value is None else float(value)
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Set the register from Home Assistant."""
+        await self.async_set_owned_value(value)
+
+    async def async_restore_value(self) -> Any:
+        """The last native value."""
+        last = await self.async_get_last_number_data()
+        return None if last is None else last.native_value
+
+    def _coerce(self, value: object) -> object:
+        """Integer types take whole raw values; numeric text is accepted."""
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                return value
+        if self.point.data_type is DataType.BIT and isinstance(value, int | float):
+            return bool(value)
+        return value

@@ -1,0 +1,56 @@
+"""Switches: integration-owned coils, switched by Home Assistant and by Modbus clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity
+from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .binary_sensor import _as_bool
+from .entity import OwnedPointEntity
+from .modbus.area import Area
+from .models import ModbusServerConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ModbusServerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One switch per owned coil."""
+    for point in entry.runtime_data.owned_points(Area.COIL):
+        async_add_entities([OwnedSwitch(entry, point)], config_subentry_id=point.key)
+
+
+class OwnedSwitch(OwnedPointEntity, SwitchEntity):
+    """A coil owned by the integration."""
+
+    @property
+    def is_on(self) -> bool | None:
+        """What Modbus clients read."""
+        value = self.owned_value
+        return None if value is None else bool(value)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Set the coil."""
+        await self.async_set_owned_value(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Clear the coil."""
+        await self.async_set_owned_value(False)
+
+    async def async_restore_value(self) -> Any:
+        """On/off from the last state."""
+        last = await self.async_get_last_state()
+        if last is None or last.state not in (STATE_ON, STATE_OFF):
+            return None
+        return last.state == STATE_ON
+
+    def _coerce(self, value: object) -> object:
+        """Accept on/off, true/false and 1/0."""
+        return _as_bool(value)
