@@ -368,7 +368,7 @@ def main() -> int:
         default=0.3,
         help="before each run wait until other processes use less than this many CPUs (0: off)",
     )
-    ap.add_argument("--quiet-wait", type=float, default=20.0, help="max seconds to wait for it")
+    ap.add_argument("--quiet-wait", type=float, default=60.0, help="max seconds to wait for it")
     ap.add_argument("--json", type=Path, help="write all raw results to this file")
     ap.add_argument("--markdown", action="store_true", help="also print a markdown table")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
@@ -428,6 +428,12 @@ def main() -> int:
             stop_server(srv.proc)
 
     load_after = os.getloadavg()
+    noisy = [
+        f"{r.server} {r.scenario.name} ({run['other_busy']:.0%})"
+        for r in results.values()
+        for run in r.runs
+        if run["other_busy"] > (args.quiet_below or 0.3)
+    ]
     print()
     print_table(results, scenarios)
     missing = [n for n in SERVERS if n not in servers]
@@ -446,6 +452,11 @@ def main() -> int:
         f"\n{len(checks) - misses if checks else 0}/{len(checks)} targets met; "
         f"load avg before {load_before[0]:.2f}, after {load_after[0]:.2f}"
     )
+    if noisy:
+        print(
+            f"warning: {len(noisy)} run(s) shared the machine with more than "
+            f"{args.quiet_below or 0.3:g} CPU of other work: {', '.join(noisy)}"
+        )
     meta = (
         f"Measured {started}, {os.cpu_count()} CPUs, "
         f"{'servers pinned to one CPU, load generator to the other' if pin else 'no pinning'}, "
