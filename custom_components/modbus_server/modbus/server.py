@@ -458,6 +458,7 @@ class _Connection(asyncio.Protocol):
         self._queue: deque[tuple[int, int, bytes]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._paused = False
+        self._closing = False  # framing lost: answer what is queued, then close
         self._idle_handle: asyncio.TimerHandle | None = None
         self._last_activity = 0.0
         self.info = ClientInfo("", 0, datetime.now(UTC), server._new_connection_id())
@@ -501,7 +502,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         transport = self._transport
-        if transport is None:
+        if transport is None or self._closing:
             return
         info = self.info
         counters = info.counters
@@ -531,8 +532,12 @@ class _Connection(asyncio.Protocol):
                         length,
                     )
                     self._flush(out)
-                    transport.close()
-                    self._transport = None
+                    self._buffer = b""
+                    self._closing = True
+                    if queue is None:
+                        transport.close()
+                    else:  # answer what came before, then close (see _drain)
+                        transport.pause_reading()
                     return
                 frame_end = pos + 6 + length
                 if frame_end > end:
@@ -604,7 +609,9 @@ class _Connection(asyncio.Protocol):
             self._flush(out)
         self._queue = None
         self._task = None
-        if self._paused and self._transport is not None:
+        if self._closing and self._transport is not None:
+            self._transport.close()
+        elif self._paused and self._transport is not None:
             self._paused = False
             self._transport.resume_reading()
 
