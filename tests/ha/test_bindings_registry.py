@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from custom_components.modbus_server.bindings import (
@@ -83,3 +85,13 @@ def test_writable_and_default_data_type(
     assert binding is not None
     assert binding.writable(area, attribute) is writable
     assert binding.default_data_type(area, attribute) is data_type
+
+
+def test_readme_table_has_a_row_per_domain() -> None:
+    readme = (
+        Path(__file__).parents[2] / "custom_components/modbus_server/bindings/README.md"
+    ).read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    first_cells = " ".join(row.split("|")[1] for row in rows)
+    missing = [d for d in supported_domains() if f"`{d}`" not in first_cells]
+    assert missing == []
