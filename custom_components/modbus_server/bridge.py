@@ -22,7 +22,8 @@ map level), then every point's binding validates its value against the entity's
 min/max/step/options and builds its service call - all of them before the first call, so a
 refused value (IllegalDataValue 03) or an unavailable/missing entity (ServerDeviceFailure 04)
 applies nothing. Then each call runs with `blocking=True` under one deadline of
-`write_timeout` seconds for the whole request (ServerDeviceBusy 06 on timeout; a failing call
+`write_timeout` seconds for the whole request (ServerDeviceBusy 06 on timeout - the call is
+not cancelled, a half-done device operation is worse than a late one; a failing call
 answers ServerDeviceFailure 04 and is logged once per entity and error until it succeeds
 again); the Modbus response goes out only after the calls returned. A failure in the middle
 of a multi-point write leaves the earlier calls applied (services cannot be rolled back).
@@ -298,10 +299,20 @@ class Bridge:
 
     async def _call(self, source: Source, call: ServiceCall, context: Context) -> None:
         data: dict[str, Any] = {ATTR_ENTITY_ID: source.entity_id, **call.data}
-        try:
-            await self.hass.services.async_call(
+        task = self.hass.async_create_task(
+            self.hass.services.async_call(
                 call.domain, call.service, data, blocking=True, context=context
-            )
+            ),
+            f"{DOMAIN} write {call.domain}.{call.service} {source.entity_id}",
+            eager_start=True,
+        )
+        try:
+            # Shielded: on the write deadline the client gets 06 but the call is not cut off
+            # half-way through a device operation; its late outcome is logged.
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(self._late_outcome)
+            raise
         except (HomeAssistantError, ValueError) as err:  # vol.Invalid is a ValueError
             self._log_once(
                 (source.entity_id, type(err).__name__),
@@ -313,6 +324,16 @@ class Bridge:
             )
             raise ServerDeviceFailure(f"{call.domain}.{call.service} failed: {err}") from err
         self._logged = {key for key in self._logged if key[0] != source.entity_id}
+
+    @staticmethod
+    def _late_outcome(task: asyncio.Task[Any]) -> None:
+        """Log how a call that outlived its write deadline ended."""
+        if task.cancelled():
+            return
+        if (err := task.exception()) is not None:
+            _LOGGER.warning("Modbus write: %s failed after the deadline: %s", task.get_name(), err)
+        else:
+            _LOGGER.debug("Modbus write: %s completed after the deadline", task.get_name())
 
     def _fire(
         self,

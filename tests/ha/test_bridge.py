@@ -277,15 +277,39 @@ async def test_slow_service_answers_busy(hass: HomeAssistant) -> None:
     hass.states.async_set("switch.slow", "off")
     release = asyncio.Event()
 
+    finished: list[bool] = []
+
     async def slow(call: ServiceCall) -> None:
         await release.wait()
+        finished.append(True)
 
     hass.services.async_register("switch", "turn_on", slow)
     b = bridge(hass, point("switch.slow", CO, 0), write_timeout=0.05)
     with pytest.raises(ServerDeviceBusy):
         await b.on_write(CO, 0, [1])
+    assert not finished  # still running: not cut off at the deadline
     release.set()
     await hass.async_block_till_done()
+    assert finished == [True]
+
+
+async def test_call_failing_after_the_deadline_is_logged(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    hass.states.async_set("switch.slow", "off")
+    release = asyncio.Event()
+
+    async def slow_failure(call: ServiceCall) -> None:
+        await release.wait()
+        raise HomeAssistantError("gave up")
+
+    hass.services.async_register("switch", "turn_on", slow_failure)
+    b = bridge(hass, point("switch.slow", CO, 0), write_timeout=0.05)
+    with pytest.raises(ServerDeviceBusy):
+        await b.on_write(CO, 0, [1])
+    release.set()
+    await hass.async_block_till_done()
+    assert "failed after the deadline: gave up" in caplog.text
 
 
 async def test_failing_service_answers_failure_and_logs_once(
