@@ -1,0 +1,1 @@
+"""Home Assistant custom integrations (this repository ships one: modbus_server)."""
