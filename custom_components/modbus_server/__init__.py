@@ -149,7 +149,9 @@ async def _async_update_listener(hass: HomeAssistant, entry: ModbusServerConfigE
     if runtime.reload_scheduled or runtime.signature == entry_signature(entry):
         return
     runtime.reload_scheduled = True
-    hass.config_entries.async_schedule_reload(entry.entry_id)
+    # Not inline: listeners start eagerly, and a flow adding many rows calls us once per row.
+    # Deferring to the next loop iteration lets the whole change land before the one reload.
+    hass.loop.call_soon(hass.config_entries.async_schedule_reload, entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> bool:

@@ -111,7 +111,6 @@ POINT_FIELDS = (
     CONF_OFFSET,
     CONF_WRITABLE,
     CONF_UNIT,
-    CONF_NAME,
 )
 PREVIEW_ROWS = 50
 ERROR_DETAILS = 10
@@ -295,8 +294,8 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
                 key = bind_error_key(err)
                 errors[CONF_BIND_ADDRESS if key == "address_not_available" else CONF_PORT] = key
         if errors.get(CONF_PORT):
-            start = UNPRIVILEGED_PORT if errors[CONF_PORT] == "permission_denied" else port + 1
-            start = max(start, port + 1) if port >= UNPRIVILEGED_PORT else start
+            denied = errors[CONF_PORT] == "permission_denied" and port < UNPRIVILEGED_PORT
+            start = UNPRIVILEGED_PORT if denied else port + 1
             suggestion = await self.hass.async_add_executor_job(next_free_port, bind, start, taken)
             placeholders["suggested_port"] = str(suggestion) if suggestion else "-"
             if suggestion is not None:
@@ -327,9 +326,8 @@ def _suggested(value: Any) -> dict[str, Any] | None:
     return None if value is None or value == "" else {"suggested_value": value}
 
 
-def _data_types_for(area: Area) -> list[str]:
-    if area.is_bit:
-        return [DataType.BOOL.value]
+def _register_data_types() -> list[str]:
+    """Every type a register area can hold (bool is for coils and discrete inputs)."""
     return [data_type.value for data_type in DataType if data_type is not DataType.BOOL]
 
 
@@ -339,8 +337,6 @@ def _field_errors(errors: list[Any]) -> tuple[dict[str, str], dict[str, str]]:
     placeholders: dict[str, str] = {}
     for error in errors:
         field = error.field if error.field in (*POINT_FIELDS, *ADVANCED_FIELDS) else "base"
-        if field == CONF_NAME:
-            field = "base"
         target = CONF_ADVANCED if field in ADVANCED_FIELDS else field
         if target in form_errors:
             continue
@@ -586,11 +582,12 @@ class PointSubentryFlow(_TableFlow):
 
     def _validate(self) -> tuple[dict[str, str], dict[str, str]]:
         if (
-            self._data[CONF_WRITABLE]
-            and self._binding is not None
-            and not self._binding.writable(Area(self._data[CONF_AREA]), self._data[CONF_ATTRIBUTE])
+            self._data[CONF_ENTITY_ID] is None
+            and self._data[CONF_AREA] == Area.HOLDING_REGISTER
+            and self._data[CONF_DATA_TYPE] == DataType.STRING
         ):
-            return {CONF_WRITABLE: "not_writable"}, {}
+            # An owned holding register becomes a number entity: text does not fit.
+            return {CONF_DATA_TYPE: "owned_string"}, {}
         point = point_from_data(self._data, self._editing_id() or "new")
         problems = validate_point(point)
         if not problems:
@@ -620,7 +617,7 @@ class PointSubentryFlow(_TableFlow):
             fields[probatio.Required(CONF_DATA_TYPE, default=data[CONF_DATA_TYPE])] = (
                 SelectSelector(
                     SelectSelectorConfig(
-                        options=_data_types_for(area),
+                        options=_register_data_types(),
                         mode=SelectSelectorMode.DROPDOWN,
                         translation_key=CONF_DATA_TYPE,
                     )
@@ -757,8 +754,12 @@ class BulkSubentryFlow(_TableFlow):
 
 def _pick_area(binding: DomainBinding, areas: list[Area], prefer_writable: bool) -> Area:
     """A writable area when asked for and possible, else a read-only (input) area."""
+    if prefer_writable:
+        for area in areas:
+            if binding.writable(area, None):
+                return area
     for area in areas:
-        if binding.writable(area, None) == prefer_writable:
+        if not area.is_writable:
             return area
     return areas[0]
 
@@ -801,8 +802,6 @@ class ImportSubentryFlow(_TableFlow):
                 points = list(import_csv(stripped))
         except ImportFormatError as err:
             return [f"line {line}: {message}" for line, message in err.errors]
-        except MapValidationError as err:
-            return [str(error) for error in err.errors]
         if not points:
             return ["no rows"]
         problems: list[str] = []

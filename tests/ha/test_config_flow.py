@@ -1,0 +1,239 @@
+"""Every branch of the server flow and the address-table subentry flows."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_NAME, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.modbus_server.const import DOMAIN
+from custom_components.modbus_server.helpers import next_free_port
+
+from .conftest import find_free_port, point_data, point_subentry, server_data
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+FLOW = "custom_components.modbus_server.config_flow"
+
+
+def form_input(port: int, **overrides: Any) -> dict[str, Any]:
+    """What a user submits in the server form."""
+    return {
+        CONF_NAME: "Plant",
+        "bind_address": "127.0.0.1",
+        CONF_PORT: port,
+        "max_connections": 4,
+        "idle_timeout": 60,
+        "unmapped": "zero",
+        "allowed_clients": [],
+        "read_only": False,
+        **overrides,
+    }
+
+
+# --- server entry: user step --------------------------------------------------------------
+
+
+async def test_user_creates_entry_after_a_real_test_bind(hass: HomeAssistant, port: int) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(
+            port,
+            unit_id=1,
+            allowed_clients=["192.168.1.0/24, 10.0.0.5", "10.0.0.5/32", "fd00::1"],
+        ),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Plant"
+    assert result["data"] == {
+        CONF_NAME: "Plant",
+        "bind_address": "127.0.0.1",
+        CONF_PORT: port,
+        "unit_id": 1,
+        "max_connections": 4,
+        "idle_timeout": 60,
+        "unmapped": "zero",
+        "allowed_clients": ["192.168.1.0/24", "10.0.0.5", "fd00::1"],
+        "read_only": False,
+    }
+    entry = result["result"]
+    assert entry.state.name == "LOADED"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_user_form_suggests_a_free_port(hass: HomeAssistant) -> None:
+    with patch(f"{FLOW}.next_free_port", return_value=1502) as finder:
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    finder.assert_called_once()
+    assert finder.call_args.args[1] == 502
+    port_key = next(key for key in result["data_schema"].schema if key == CONF_PORT)
+    assert port_key.default() == 1502
+
+
+async def test_user_form_falls_back_to_502_without_free_port(hass: HomeAssistant) -> None:
+    with patch(f"{FLOW}.next_free_port", return_value=None):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    port_key = next(key for key in result["data_schema"].schema if key == CONF_PORT)
+    assert port_key.default() == 502
+
+
+async def test_port_in_use_is_refused_and_the_next_free_port_suggested(
+    hass: HomeAssistant, port: int
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen()
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], form_input(port))
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {CONF_PORT: "port_in_use"}
+        suggested = int(result["description_placeholders"]["suggested_port"])
+        assert suggested > port
+        port_key = next(key for key in result["data_schema"].schema if key == CONF_PORT)
+        assert port_key.default() == suggested
+
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], form_input(suggested)
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_PORT] == suggested
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_permission_denied_suggests_an_unprivileged_port(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with (
+        patch(f"{FLOW}.try_bind", side_effect=OSError(errno.EACCES, "denied")),
+        patch(f"{FLOW}.next_free_port", return_value=5020) as finder,
+    ):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], form_input(502))
+    assert result["errors"] == {CONF_PORT: "permission_denied"}
+    assert result["description_placeholders"]["suggested_port"] == "5020"
+    assert finder.call_args.args[1] == 5020
+
+
+async def test_no_free_port_to_suggest(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with (
+        patch(f"{FLOW}.try_bind", side_effect=OSError(errno.EADDRINUSE, "in use")),
+        patch(f"{FLOW}.next_free_port", return_value=None),
+    ):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], form_input(6000))
+    assert result["errors"] == {CONF_PORT: "port_in_use"}
+    assert result["description_placeholders"]["suggested_port"] == "-"
+
+
+async def test_address_not_of_this_host_is_shown_on_bind_address(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: a real bind fails.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(find_free_port(), bind_address="192.0.2.1")
+    )
+    assert result["errors"] == {"bind_address": "address_not_available"}
+
+
+async def test_other_bind_errors(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with patch(f"{FLOW}.try_bind", side_effect=OSError(errno.EINVAL, "invalid")):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], form_input(find_free_port())
+        )
+    assert result["errors"] == {CONF_PORT: "cannot_bind"}
+
+
+async def test_invalid_bind_address_and_allow_list(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(
+            find_free_port(), bind_address="my-host", allowed_clients=["10.0.0.0/8", "nope"]
+        ),
+    )
+    assert result["errors"] == {
+        "bind_address": "invalid_bind_address",
+        "allowed_clients": "invalid_allowed_clients",
+    }
+    assert result["description_placeholders"] == {"invalid": "nope"}
+
+
+async def test_two_entries_cannot_share_a_port(hass: HomeAssistant, port: int) -> None:
+    MockConfigEntry(domain=DOMAIN, title="Other", data=server_data(port)).add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(port, bind_address="all")
+    )
+    assert result["errors"] == {CONF_PORT: "port_configured"}
+    assert int(result["description_placeholders"]["suggested_port"]) > port
+
+
+async def test_bind_all_interfaces(hass: HomeAssistant) -> None:
+    port = next_free_port("all", find_free_port())
+    assert port is not None
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(port, bind_address="all", name="  ")
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Modbus Server"
+    entry = result["result"]
+    assert entry.runtime_data.server.is_serving
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+# --- server entry: reconfigure -------------------------------------------------------------
+
+
+async def test_reconfigure_keeps_the_table_and_reloads_once(hass: HomeAssistant, port: int) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Plant",
+        data=server_data(port),
+        subentries_data=[point_subentry(point_data("holding_register", 3, "int16"), "row1")],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    old_runtime = entry.runtime_data
+
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    # Same address and port: the running server holds it, no bind test must fail.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(port, name="Plant 2", read_only=True)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.title == "Plant 2"
+    assert entry.data["read_only"] is True
+    assert list(entry.subentries) == ["row1"]
+    assert entry.runtime_data is not old_runtime
+    assert entry.runtime_data.server.on_write is None
+    assert len(entry.runtime_data.register_map.points) == 1
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_to_a_taken_port(hass: HomeAssistant, port: int) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(port))
+    entry.add_to_hass(hass)
+    other = find_free_port()
+    result = await entry.start_reconfigure_flow(hass)
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", other))
+        blocker.listen()
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], form_input(other)
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_PORT: "port_in_use"}

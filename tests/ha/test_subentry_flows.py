@@ -1,0 +1,542 @@
+"""The address table in the UI: one row, many rows, imports; with every error branch."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.modbus_server.bindings import get_binding
+from custom_components.modbus_server.modbus.area import Area
+from custom_components.modbus_server.registermap import Point, export_csv, export_json
+
+from .conftest import point_data, point_subentry
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+FLOW = "custom_components.modbus_server.config_flow"
+
+
+@pytest.fixture
+def subentries() -> list[ConfigSubentryData]:
+    """HR 0..1 is taken by an int32; IR 0 by an int16."""
+    return [
+        point_subentry(
+            point_data("holding_register", 0, "int32", entity_id="sensor.existing"), "hr0"
+        ),
+        point_subentry(point_data("input_register", 0, "int16", entity_id="sensor.x"), "ir0"),
+    ]
+
+
+@pytest.fixture
+def added(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """The entry known to hass (not set up: the flows need no running server)."""
+    entry.add_to_hass(hass)
+    hass.states.async_set("sensor.boiler_temp", "21.5", {"unit_of_measurement": "°C"})
+    hass.states.async_set("climate.living", "heat", {"hvac_modes": ["off", "heat"]})
+    hass.states.async_set("switch.pump", "on")
+    return entry
+
+
+async def start(hass: HomeAssistant, entry: MockConfigEntry, kind: str) -> Any:
+    return await hass.config_entries.subentries.async_init(
+        (entry.entry_id, kind), context={"source": "user"}
+    )
+
+
+async def step(hass: HomeAssistant, result: Any, user_input: dict[str, Any]) -> Any:
+    return await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
+
+
+def default_of(result: Any, name: str) -> Any:
+    for key in result["data_schema"].schema:
+        if key == name:
+            return key.default()
+    raise KeyError(name)
+
+
+def new_subentry(entry: MockConfigEntry, known: set[str]) -> Any:
+    (subentry_id,) = set(entry.subentries) - known
+    return entry.subentries[subentry_id]
+
+
+# --- one row ----------------------------------------------------------------------------------
+
+
+async def test_sensor_row_with_title_and_prefilled_address(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    known = set(added.subentries)
+    result = await start(hass, added, "point")
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["entity", "owned"]
+    result = await step(hass, result, {"next_step_id": "entity"})
+    assert result["step_id"] == "entity"
+    result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
+    # sensor: no attributes -> straight to the area (input or holding register)
+    assert result["step_id"] == "area"
+    assert default_of(result, "area") == "holding_register"
+    result = await step(hass, result, {"area": "holding_register"})
+    assert result["step_id"] == "point"
+    # HR 0..1 is taken: the next free address for a float32 is 2
+    assert default_of(result, "address") == 2
+    assert default_of(result, "data_type") == "float32"
+    assert result["description_placeholders"] == {"area": "HR", "source": "sensor.boiler_temp"}
+    result = await step(
+        hass,
+        result,
+        {
+            "address": 100,
+            "data_type": "float32",
+            "scale": 1,
+            "offset": 0,
+            "unit": "°C",
+            "advanced": {"word_order": "little", "byte_order": "big"},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "HR 100 (40101) · sensor.boiler_temp · float32"
+    subentry = new_subentry(added, known)
+    assert subentry.subentry_type == "point"
+    assert subentry.data["entity_id"] == "sensor.boiler_temp"
+    assert subentry.data["attribute"] is None
+    assert subentry.data["word_order"] == "little"
+    assert subentry.data["unit"] == "°C"
+    assert subentry.data["writable"] is False
+
+
+async def test_climate_attribute_row_is_writable(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    known = set(added.subentries)
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "climate.living"})
+    assert result["step_id"] == "attribute"
+    assert default_of(result, "attribute") == "state"
+    result = await step(hass, result, {"attribute": "temperature"})
+    assert result["step_id"] == "area"
+    result = await step(hass, result, {"area": "holding_register"})
+    assert default_of(result, "writable") is True
+    result = await step(
+        hass,
+        result,
+        {
+            "address": 10,
+            "data_type": "int16",
+            "scale": 0.1,
+            "offset": 0,
+            "writable": True,
+            "advanced": {"word_order": "big", "byte_order": "big"},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "HR 10 (40011) · climate.living#temperature · int16"
+    data = new_subentry(added, known).data
+    assert data["attribute"] == "temperature"
+    assert data["scale"] == 0.1
+    assert data["writable"] is True
+
+
+async def test_climate_state_row(hass: HomeAssistant, added: MockConfigEntry) -> None:
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "climate.living"})
+    result = await step(hass, result, {"attribute": "state"})
+    result = await step(hass, result, {"area": "coil"})
+    # bit areas ask only for address and writable
+    assert [str(key) for key in result["data_schema"].schema] == [
+        "address",
+        "writable",
+        "advanced",
+    ]
+    result = await step(hass, result, {"address": 0, "writable": True, "advanced": {}})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "CO 0 (00001) · climate.living · bool"
+
+
+async def test_register_map_errors_are_shown_on_their_fields(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
+    result = await step(hass, result, {"area": "holding_register"})
+    base = {"data_type": "float32", "scale": 1, "offset": 0, "advanced": {}}
+
+    # overlaps the existing int32 at HR 0..1
+    result = await step(hass, result, {**base, "address": 1})
+    assert result["errors"] == {"address": "invalid_address"}
+    assert "overlaps" in result["description_placeholders"]["address_error"]
+
+    # scale 0 is refused by validate_point
+    result = await step(hass, result, {**base, "address": 20, "scale": 0})
+    assert result["errors"] == {"scale": "invalid_scale"}
+    assert result["description_placeholders"]["scale_error"]
+
+    # a bit point needs its bit number: the error is shown on the advanced section
+    result = await step(hass, result, {**base, "address": 20, "data_type": "bit"})
+    assert result["errors"] == {"advanced": "invalid_bit"}
+    assert "bit" in result["description_placeholders"]["bit_error"]
+
+    # a string needs a length, and cannot take an unavailable number
+    result = await step(
+        hass,
+        result,
+        {**base, "address": 20, "data_type": "string", "advanced": {"unavailable_value": 3}},
+    )
+    assert result["errors"] == {"advanced": "invalid_length"}
+
+    result = await step(
+        hass, result, {**base, "address": 20, "data_type": "bit", "advanced": {"bit": 3}}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "HR 20.3 (40021) · sensor.boiler_temp · bit"
+
+
+async def test_unsupported_domain_is_refused(hass: HomeAssistant, added: MockConfigEntry) -> None:
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    with patch(f"{FLOW}.get_binding", return_value=None):
+        result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
+    assert result["errors"] == {"entity_id": "unsupported_domain"}
+
+
+class _OneArea:
+    """A binding offering exactly one area (or none)."""
+
+    def __init__(self, areas: list[Area]) -> None:
+        self._areas = areas
+        self._real = get_binding("sensor")
+
+    def areas(self, attribute: str | None) -> list[Area]:
+        return self._areas
+
+    def attributes(self) -> list[str]:
+        return []
+
+    def default_data_type(self, area: Area, attribute: str | None) -> Any:
+        assert self._real is not None
+        return self._real.default_data_type(area, attribute)
+
+    def writable(self, area: Area, attribute: str | None) -> bool:
+        return False
+
+
+async def test_single_area_skips_the_area_step(hass: HomeAssistant, added: MockConfigEntry) -> None:
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    with patch(f"{FLOW}.get_binding", return_value=_OneArea([Area.INPUT_REGISTER])):
+        result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
+    assert result["step_id"] == "point"
+    # IR 0 holds an int16: a float32 goes to 1
+    assert default_of(result, "address") == 1
+
+
+async def test_entity_without_servable_value_aborts(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    with patch(f"{FLOW}.get_binding", return_value=_OneArea([])):
+        result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_area"
+
+
+async def test_owned_number_row(hass: HomeAssistant, added: MockConfigEntry) -> None:
+    known = set(added.subentries)
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "owned"})
+    assert result["step_id"] == "owned"
+    result = await step(hass, result, {"name": " Setpoint ", "area": "holding_register"})
+    assert default_of(result, "data_type") == "int16"
+    assert default_of(result, "address") == 2
+    assert default_of(result, "writable") is True
+
+    result = await step(
+        hass,
+        result,
+        {
+            "address": 2,
+            "data_type": "string",
+            "scale": 1,
+            "offset": 0,
+            "writable": True,
+            "advanced": {"length": 4},
+        },
+    )
+    assert result["errors"] == {"data_type": "owned_string"}
+
+    result = await step(
+        hass,
+        result,
+        {
+            "address": 2,
+            "data_type": "int16",
+            "scale": 0.5,
+            "offset": 0,
+            "writable": True,
+            "advanced": {},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "HR 2 (40003) · Setpoint · int16"
+    data = new_subentry(added, known).data
+    assert data["entity_id"] is None
+    assert data["name"] == "Setpoint"
+
+
+# --- reconfigure a row ------------------------------------------------------------------------
+
+
+async def test_reconfigure_entity_row_keeps_its_own_address(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    result = await added.start_subentry_reconfigure_flow(hass, "hr0")
+    assert result["step_id"] == "entity"
+    assert default_of(result, "entity_id") == "sensor.existing"
+    result = await step(hass, result, {"entity_id": "sensor.existing"})
+    assert default_of(result, "area") == "holding_register"
+    result = await step(hass, result, {"area": "holding_register"})
+    assert default_of(result, "address") == 0
+    assert default_of(result, "data_type") == "int32"
+    # address 0 does not overlap itself
+    result = await step(
+        hass,
+        result,
+        {"address": 0, "data_type": "uint32", "scale": 1, "offset": 0, "advanced": {}},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert added.subentries["hr0"].data["data_type"] == "uint32"
+    assert added.subentries["hr0"].title == "HR 0 (40001) · sensor.existing · uint32"
+
+
+async def test_reconfigure_to_another_entity_and_area(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    result = await added.start_subentry_reconfigure_flow(hass, "hr0")
+    result = await step(hass, result, {"entity_id": "switch.pump"})
+    result = await step(hass, result, {"area": "coil"})
+    # a changed area resets type and address to the new area's defaults
+    assert default_of(result, "address") == 0
+    result = await step(hass, result, {"address": 5, "writable": True, "advanced": {}})
+    assert result["reason"] == "reconfigure_successful"
+    data = added.subentries["hr0"].data
+    assert (data["entity_id"], data["area"], data["data_type"]) == ("switch.pump", "coil", "bool")
+
+
+async def test_reconfigure_owned_row(hass: HomeAssistant, added: MockConfigEntry) -> None:
+    hass.config_entries.async_add_subentry(
+        added,
+        _subentry(point_data("coil", 7, "bool", name="Alarm ack", writable=True)),
+    )
+    (subentry_id,) = [s for s in added.subentries if s not in ("hr0", "ir0")]
+    result = await added.start_subentry_reconfigure_flow(hass, subentry_id)
+    assert result["step_id"] == "owned"
+    assert default_of(result, "name") == "Alarm ack"
+    result = await step(hass, result, {"name": "Ack", "area": "coil"})
+    assert default_of(result, "address") == 7
+    result = await step(hass, result, {"address": 8, "writable": False, "advanced": {}})
+    assert result["reason"] == "reconfigure_successful"
+    assert added.subentries[subentry_id].title == "CO 8 (00009) · Ack · bool"
+
+
+def _subentry(data: dict[str, Any]) -> Any:
+    from homeassistant.config_entries import ConfigSubentry  # noqa: PLC0415
+
+    return ConfigSubentry(data=data, subentry_type="point", title="row", unique_id=None)
+
+
+# --- many rows ----------------------------------------------------------------------------------
+
+
+async def test_add_many_assigns_consecutive_addresses_after_a_preview(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    hass.states.async_set("sensor.a", "1")
+    hass.states.async_set("sensor.b", "2")
+    hass.states.async_set("switch.c", "on")
+    known = set(loaded_entry.subentries)
+    result = await start(hass, loaded_entry, "bulk")
+    assert result["step_id"] == "user"
+    result = await step(
+        hass, result, {"entity_id": ["sensor.a", "sensor.b", "switch.c"], "writable": False}
+    )
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["count"] == "3"
+    table = result["description_placeholders"]["table"]
+    # input registers: IR 0 is taken by an int16 -> float32 at 1..2 and 3..4
+    assert "| IR 1 | 30002 | sensor.a | float32 | no |" in table
+    assert "| IR 3 | 30004 | sensor.b | float32 | no |" in table
+    assert "| DI 0 | 10001 | switch.c | bool | no |" in table
+    result = await step(hass, result, {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "points_added"
+    assert result["description_placeholders"] == {"count": "3"}
+    await hass.async_block_till_done()
+    titles = sorted(loaded_entry.subentries[s].title for s in set(loaded_entry.subentries) - known)
+    assert titles == [
+        "DI 0 (10001) · switch.c · bool",
+        "IR 1 (30002) · sensor.a · float32",
+        "IR 3 (30004) · sensor.b · float32",
+    ]
+    # one reload picked up all three rows
+    assert len(loaded_entry.runtime_data.register_map.points) == 5
+
+
+async def test_add_many_prefers_writable_areas(hass: HomeAssistant, added: MockConfigEntry) -> None:
+    result = await start(hass, added, "bulk")
+    result = await step(hass, result, {"entity_id": ["switch.pump", "sensor.t"], "writable": True})
+    table = result["description_placeholders"]["table"]
+    assert "| CO 0 | 00001 | switch.pump | bool | yes |" in table
+    # a sensor cannot be written: it still lands in a (read-only) register
+    assert "sensor.t | float32 | no |" in table
+
+
+async def test_add_many_refuses_unmappable_entities(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    result = await start(hass, added, "bulk")
+    real = get_binding
+    with patch(
+        f"{FLOW}.get_binding",
+        side_effect=lambda domain: None if domain == "switch" else real(domain),
+    ):
+        result = await step(
+            hass, result, {"entity_id": ["switch.pump", "sensor.t"], "writable": False}
+        )
+    assert result["errors"] == {"entity_id": "unsupported_entities"}
+    assert result["description_placeholders"] == {"entities": "switch.pump"}
+
+
+async def test_preview_is_truncated(hass: HomeAssistant, added: MockConfigEntry) -> None:
+    entities = [f"sensor.s{i}" for i in range(55)]
+    result = await start(hass, added, "bulk")
+    result = await step(hass, result, {"entity_id": entities, "writable": False})
+    assert "… 5 more" in result["description_placeholders"]["table"]
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+def _rows() -> list[Point]:
+    return [
+        Point(
+            area=Area.HOLDING_REGISTER,
+            address=10,
+            data_type=_dt("float32"),
+            source="sensor.boiler_temp",
+            name="boiler",
+        ),
+        Point(
+            area=Area.COIL, address=3, data_type=_dt("bool"), source="switch.pump", writable=True
+        ),
+        Point(
+            area=Area.INPUT_REGISTER,
+            address=20,
+            data_type=_dt("uint16"),
+            source="climate.living#current_humidity",
+        ),
+        Point(area=Area.HOLDING_REGISTER, address=30, data_type=_dt("int16"), name="owned"),
+    ]
+
+
+def _dt(name: str) -> Any:
+    from custom_components.modbus_server.registermap import DataType  # noqa: PLC0415
+
+    return DataType(name)
+
+
+@pytest.mark.parametrize("exporter", [export_csv, export_json])
+async def test_import_adds_every_row(
+    hass: HomeAssistant, added: MockConfigEntry, exporter: Any
+) -> None:
+    known = set(added.subentries)
+    result = await start(hass, added, "import")
+    result = await step(hass, result, {"text": exporter(_rows())})
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"]["count"] == "4"
+    result = await step(hass, result, {})
+    assert result["reason"] == "points_added"
+    new = {
+        added.subentries[s].title: added.subentries[s].data for s in set(added.subentries) - known
+    }
+    assert set(new) == {
+        "HR 10 (40011) · sensor.boiler_temp · float32",
+        "CO 3 (00004) · switch.pump · bool",
+        "IR 20 (30021) · climate.living#current_humidity · uint16",
+        "HR 30 (40031) · owned · int16",
+    }
+    humidity = new["IR 20 (30021) · climate.living#current_humidity · uint16"]
+    assert (humidity["entity_id"], humidity["attribute"]) == ("climate.living", "current_humidity")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("area,address,data_type\ncoil,notanumber,bool\n", "line 2"),
+        ('{"points": [}', "line 1"),
+        ("area,address,data_type\n", "no rows"),
+        (
+            "area,address,data_type,source\nholding_register,0,int16,sensor.a\n",
+            "overlaps",
+        ),
+        (
+            "area,address,data_type,source\ncoil,50,bool,sensor.a\n",
+            "cannot be served as coil",
+        ),
+        (
+            "area,address,data_type,source,writable\nholding_register,50,int16,sensor.a,true\n",
+            "cannot become a service call",
+        ),
+        (
+            "area,address,data_type,source\nholding_register,50,int16,nodomain.a\n",
+            "domain not supported",
+        ),
+    ],
+)
+async def test_import_is_all_or_nothing(
+    hass: HomeAssistant, added: MockConfigEntry, text: str, expected: str
+) -> None:
+    known = set(added.subentries)
+    result = await start(hass, added, "import")
+    result = await step(hass, result, {"text": text})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"text": "import_invalid"}
+    assert expected in result["description_placeholders"]["details"]
+    assert set(added.subentries) == known
+
+
+# --- pure helpers -------------------------------------------------------------------------------
+
+
+def test_field_errors_map_unknown_fields_to_base_and_keep_the_first_per_target() -> None:
+    from custom_components.modbus_server.config_flow import _field_errors  # noqa: PLC0415
+    from custom_components.modbus_server.registermap import FieldError  # noqa: PLC0415
+
+    errors, placeholders = _field_errors(
+        [
+            FieldError("area", "unknown area"),
+            FieldError("length", "needs a length"),
+            FieldError("unavailable_value", "must be text"),
+        ]
+    )
+    assert errors == {"base": "invalid_base", "advanced": "invalid_length"}
+    assert placeholders == {"base_error": "unknown area", "length_error": "needs a length"}
+
+
+def test_pick_area_falls_back_to_the_first_area() -> None:
+    from custom_components.modbus_server.config_flow import _pick_area  # noqa: PLC0415
+
+    binding = _OneArea([Area.COIL, Area.HOLDING_REGISTER])
+    assert _pick_area(binding, [Area.COIL, Area.HOLDING_REGISTER], False) is Area.COIL  # type: ignore[arg-type]
+    assert _pick_area(binding, [Area.HOLDING_REGISTER, Area.INPUT_REGISTER], True) is (  # type: ignore[arg-type]
+        Area.INPUT_REGISTER
+    )
