@@ -17,8 +17,10 @@ few arithmetic operations and two `struct` calls. Rules, all documented in the R
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+import struct
+from collections.abc import Callable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Final
 
 from .datatypes import (
     ByteOrder,
@@ -28,6 +30,7 @@ from .datatypes import (
     RawCodec,
     Registers,
     WordOrder,
+    integer_range,
     raw_codec,
 )
 
@@ -82,13 +85,6 @@ def as_number(value: object) -> int | float:
     raise EncodingError(f"{value!r} is not a number")
 
 
-def _round_to_int(value: float, data_type: DataType) -> int:
-    """Round half to even; NaN/inf have no integer encoding."""
-    if not math.isfinite(value):
-        raise EncodingError(f"{value!r} cannot be encoded as {data_type}")
-    return round(value)
-
-
 def _integer_divisor(scale: float) -> int | None:
     """The whole number 1/scale when there is one (0.1 -> 10), else None."""
     if scale == 0 or not math.isfinite(scale):
@@ -100,16 +96,77 @@ def _integer_divisor(scale: float) -> int | None:
     return None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ValueCodec:
-    """Engineering value <-> registers for one point (all parameters compiled in)."""
+_ONE: Final = (1,)
+_ZERO: Final = (0,)
 
-    data_type: DataType
-    register_count: int
-    scale: float = 1.0
-    offset: float = 0.0
-    raw: RawCodec | None = None
-    divisor: int | None = None
+
+def _encode_bit(value: object) -> Registers:
+    if value is True:
+        return _ONE
+    if value is False:
+        return _ZERO
+    return _ONE if as_bool(value) else _ZERO
+
+
+def _decode_bit(registers: Registers) -> bool:
+    return bool(registers[0])
+
+
+class ValueCodec:
+    """Engineering value <-> registers for one point (all parameters compiled in).
+
+    `encode` and `decode` are closures specialised at build time for the type, the layout
+    and whether scaling applies, because they run once per point per Modbus request.
+    """
+
+    __slots__ = (
+        "data_type",
+        "decode",
+        "divisor",
+        "encode",
+        "offset",
+        "raw",
+        "register_count",
+        "scale",
+    )
+
+    encode: Callable[[object], Registers]
+    """Engineering value -> registers; EncodingError when it does not fit."""
+    decode: Callable[[Registers], bool | int | float | str]
+    """Registers -> engineering value; DecodingError when they form no valid value.
+
+    Unscaled integers decode to int, scaled ones and floats to float (NaN/inf are returned
+    as such; rejecting them on writes is the caller's policy), bits to bool, strings to str.
+    """
+
+    def __init__(
+        self,
+        data_type: DataType,
+        raw: RawCodec | None,
+        scale: float = 1.0,
+        offset: float = 0.0,
+    ) -> None:
+        """Use `build` (validates the parameters and caches)."""
+        self.data_type = data_type
+        self.raw = raw
+        self.register_count = 1 if raw is None else raw.register_count
+        self.scale = float(scale)
+        self.offset = float(offset)
+        self.divisor = _integer_divisor(scale)
+        if raw is None:
+            self.encode, self.decode = _encode_bit, _decode_bit
+        elif data_type is DataType.STRING:
+            self.encode, self.decode = self._string_codec(raw)
+        elif data_type.is_float:
+            self.encode, self.decode = self._float_codec(raw)
+        else:
+            self.encode, self.decode = self._integer_codec(raw)
+
+    def __repr__(self) -> str:
+        return (
+            f"ValueCodec({self.data_type}, {self.register_count} registers, "
+            f"scale={self.scale}, offset={self.offset})"
+        )
 
     @classmethod
     def build(
@@ -122,26 +179,22 @@ class ValueCodec:
         byte_order: ByteOrder = ByteOrder.BIG,
         length: int | None = None,
     ) -> ValueCodec:
-        """Compile a codec; ValueError for parameters no point may have."""
-        if data_type.is_bit:
-            return cls(data_type=data_type, register_count=1)
-        if data_type.is_numeric and (scale == 0 or not math.isfinite(scale)):
-            raise ValueError("scale must be a finite, non-zero number")
-        if data_type.is_numeric and not math.isfinite(offset):
-            raise ValueError("offset must be a finite number")
-        raw = raw_codec(data_type, word_order, byte_order, length)
-        return cls(
-            data_type=data_type,
-            register_count=raw.register_count,
-            scale=float(scale),
-            offset=float(offset),
-            raw=raw,
-            divisor=_integer_divisor(scale),
-        )
+        """Return the (cached) codec; ValueError for parameters no point may have."""
+        parameters: dict[str, Any] = {
+            "scale": scale,
+            "offset": offset,
+            "word_order": word_order,
+            "byte_order": byte_order,
+            "length": length,
+        }
+        try:
+            return _cached_codec(data_type, **parameters)
+        except TypeError:  # unhashable parameters: let the checks below explain
+            return _new_codec(data_type, **parameters)
 
     @classmethod
     def for_point(cls, point: Point) -> ValueCodec:
-        """Compile the codec of a point (the point must have passed validation)."""
+        """The codec of a point (the point must have passed validation)."""
         return cls.build(
             point.data_type,
             scale=point.scale,
@@ -168,52 +221,6 @@ class ValueCodec:
             return raw / self.divisor + self.offset
         return raw * self.scale + self.offset
 
-    def encode(self, value: object) -> Registers:
-        """Engineering value -> registers; EncodingError when it does not fit."""
-        raw = self.raw
-        data_type = self.data_type
-        if raw is None:
-            return (1,) if as_bool(value) else (0,)
-        if data_type is DataType.STRING:
-            text = value if isinstance(value, str) else str(value)
-            if "\0" in text:
-                raise EncodingError("text must not contain NUL characters")
-            return raw.encode_bytes(text.encode("utf-8"))
-        number = as_number(value)
-        if data_type.is_float:
-            try:
-                raw_float = self.to_raw(number) if self.scaled else float(number)
-            except OverflowError as err:
-                raise EncodingError(f"{value!r} does not fit {data_type}") from err
-            return raw.encode_float(raw_float)
-        if not self.scaled and type(number) is int:
-            return raw.encode_int(number)
-        try:
-            scaled = self.to_raw(number) if self.scaled else number
-        except OverflowError as err:
-            raise EncodingError(f"{value!r} does not fit {data_type}") from err
-        return raw.encode_int(_round_to_int(scaled, data_type))
-
-    def decode(self, registers: Registers) -> bool | int | float | str:
-        """Registers -> engineering value; DecodingError when they form no valid value.
-
-        Unscaled integers decode to int, scaled ones and floats to float (NaN/inf are
-        returned as such; rejecting them on writes is the caller's policy).
-        """
-        raw = self.raw
-        if raw is None:
-            return bool(registers[0])
-        if self.data_type is DataType.STRING:
-            data = raw.decode_bytes(registers).split(b"\0", 1)[0]
-            try:
-                return data.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise DecodingError(f"registers are not valid UTF-8 text: {err}") from err
-        number = raw.decode(registers)
-        if not self.scaled:
-            return number
-        return self.from_raw(number)
-
     def unavailable_registers(self, unavailable_value: object) -> Registers | None:
         """What a read returns for an unavailable source, None when it must fail (04).
 
@@ -226,3 +233,120 @@ class ValueCodec:
         if self.raw is None:
             return None
         return self.raw.unavailable_registers
+
+    # -- specialised closures ----------------------------------------------------------
+
+    def _string_codec(
+        self, raw: RawCodec
+    ) -> tuple[Callable[[object], Registers], Callable[[Registers], str]]:
+        encode_bytes, decode_bytes = raw.encode_bytes, raw.decode_bytes
+
+        def encode(value: object) -> Registers:
+            text = value if isinstance(value, str) else str(value)
+            if "\0" in text:
+                raise EncodingError("text must not contain NUL characters")
+            return encode_bytes(text.encode("utf-8"))
+
+        def decode(registers: Registers) -> str:
+            data = decode_bytes(registers).split(b"\0", 1)[0]
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DecodingError(f"registers are not valid UTF-8 text: {err}") from err
+
+        return encode, decode
+
+    def _float_codec(
+        self, raw: RawCodec
+    ) -> tuple[Callable[[object], Registers], Callable[[Registers], float]]:
+        data_type, pack, unpack = self.data_type, raw.pack_value, raw.unpack_registers
+        from_raw, raw_decode = self.from_raw, raw.decode
+        scaled = self.scaled
+
+        offset, divisor, scale = self.offset, self.divisor, self.scale
+
+        def encode(value: object) -> Registers:
+            kind = type(value)
+            number: int | float = (
+                value  # type: ignore[assignment]
+                if kind is float or kind is int
+                else as_number(value)
+            )
+            try:
+                if scaled:
+                    number = (number - offset) * divisor if divisor else (number - offset) / scale
+                return unpack(pack(number))
+            except (OverflowError, struct.error) as err:
+                raise EncodingError(f"{value!r} does not fit {data_type}") from err
+
+        def decode(registers: Registers) -> float:
+            number = raw_decode(registers)
+            return from_raw(number) if scaled else number
+
+        return encode, decode
+
+    def _integer_codec(
+        self, raw: RawCodec
+    ) -> tuple[Callable[[object], Registers], Callable[[Registers], int | float]]:
+        data_type, pack, unpack = self.data_type, raw.pack_value, raw.unpack_registers
+        from_raw, raw_decode = self.from_raw, raw.decode
+        low, high = integer_range(data_type)
+        scaled = self.scaled
+
+        offset, divisor, scale = self.offset, self.divisor, self.scale
+        single = raw.register_count == 1
+        swap = raw.byte_order is ByteOrder.LITTLE
+
+        def encode(value: object) -> Registers:
+            kind = type(value)
+            number: int | float = (
+                value  # type: ignore[assignment]
+                if kind is float or kind is int
+                else as_number(value)
+            )
+            if scaled or type(number) is not int:
+                try:
+                    if scaled:
+                        number = (
+                            (number - offset) * divisor if divisor else (number - offset) / scale
+                        )
+                    # round(): half to even; NaN raises ValueError, inf OverflowError
+                    number = round(number)
+                except (ValueError, OverflowError) as err:
+                    raise EncodingError(f"{value!r} cannot be encoded as {data_type}") from err
+            if low <= number <= high:
+                if single:  # 16-bit: two's complement by masking, no struct round trip
+                    word = number & 0xFFFF
+                    return (((word & 0xFF) << 8) | (word >> 8),) if swap else (word,)
+                return unpack(pack(number))
+            raise EncodingError(f"{value!r} does not fit {data_type} ({low}..{high})")
+
+        def decode(registers: Registers) -> int | float:
+            number = raw_decode(registers)
+            return from_raw(number) if scaled else number
+
+        return encode, decode
+
+
+def _new_codec(
+    data_type: DataType,
+    *,
+    scale: float,
+    offset: float,
+    word_order: WordOrder,
+    byte_order: ByteOrder,
+    length: int | None,
+) -> ValueCodec:
+    if data_type.is_bit:
+        return ValueCodec(data_type, None)
+    if data_type.is_numeric and (scale == 0 or not math.isfinite(scale)):
+        raise ValueError("scale must be a finite, non-zero number")
+    if data_type.is_numeric and not math.isfinite(offset):
+        raise ValueError("offset must be a finite number")
+    raw = raw_codec(data_type, word_order, byte_order, length)
+    if not data_type.is_numeric:
+        return ValueCodec(data_type, raw)
+    return ValueCodec(data_type, raw, scale, offset)
+
+
+_cached_codec = lru_cache(maxsize=4096, typed=True)(_new_codec)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -227,6 +228,16 @@ class RawCodec:
     def decode_bytes(self, registers: Registers) -> bytes:
         """Registers -> the raw bytes of a string point (padding not yet removed)."""
         return self._registers.pack(*registers)
+
+    @property
+    def pack_value(self) -> Callable[[int | float], bytes]:
+        """The value struct's pack (for codecs that add their own range checks)."""
+        return self._value.pack
+
+    @property
+    def unpack_registers(self) -> Callable[[bytes], Registers]:
+        """The register struct's unpack."""
+        return self._registers.unpack
 
     @property
     def unavailable_registers(self) -> Registers:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..modbus.area import Area
 from .codec import ValueCodec
@@ -137,39 +138,92 @@ def _is_real(value: object) -> bool:
 
 def validate_point(point: Point) -> list[FieldError]:
     """Check one point in isolation; an empty list means it is valid."""
-    errors: list[FieldError] = []
+    return [FieldError(field, message, name=point.name) for field, message in _problems(point)]
+
+
+def _problems(point: Point) -> list[tuple[str, str]]:
+    """(field, message) for every problem of one point."""
+    problems: list[tuple[str, str]] = []
+    address: object = point.address
+    address_ok = _is_int(address) and 0 <= point.address <= MAX_ADDRESS
+    if not address_ok:
+        problems.append(("address", f"must be a whole number from 0 to {MAX_ADDRESS}"))
+    name: object = point.name
+    if not isinstance(name, str):
+        problems.append(("name", "must be text"))
+    shape = (
+        point.area,
+        point.data_type,
+        point.word_order,
+        point.byte_order,
+        point.bit,
+        point.length,
+        point.scale,
+        point.offset,
+        point.writable,
+        point.unavailable_value,
+    )
+    try:
+        # the types are part of the key: 1 == 1.0 == True, but True is no valid scale
+        shape_problems = _cached_shape_problems(shape, tuple(map(type, shape)))
+    except TypeError:  # an unhashable field value: check without the cache
+        shape_problems = _shape_problems(shape)
+    problems.extend(shape_problems)
+    if address_ok and not shape_problems:
+        count = point.register_count
+        if point.address + count - 1 > MAX_ADDRESS:
+            problems.append(
+                (
+                    "address",
+                    f"{point.data_type} needs {count} registers: {point.address} + {count} "
+                    f"runs past {MAX_ADDRESS}",
+                )
+            )
+    return problems
+
+
+def _shape_problems(shape: tuple[object, ...]) -> tuple[tuple[str, str], ...]:
+    """Problems of everything but the address: shared by many points, hence cached.
+
+    The arguments are typed `object` on purpose: points may come from untyped sources
+    (config entries, JSON), and each field is checked before it is trusted.
+    """
+    (
+        area,
+        data_type,
+        word_order,
+        byte_order,
+        bit,
+        length,
+        scale,
+        offset,
+        writable,
+        unavailable_value,
+    ) = shape
+    problems: list[tuple[str, str]] = []
 
     def error(field: str, message: str) -> None:
-        errors.append(FieldError(field, message, name=point.name))
+        problems.append((field, message))
 
-    # Fields are typed, but points may come from untyped sources (config, JSON): check.
-    raw: dict[str, object] = {
-        "area": point.area,
-        "data_type": point.data_type,
-        "word_order": point.word_order,
-        "byte_order": point.byte_order,
-        "name": point.name,
-        "writable": point.writable,
-    }
-    area, data_type = point.area, point.data_type
-    area_ok = isinstance(raw["area"], Area)
-    type_ok = isinstance(raw["data_type"], DataType)
-    if not area_ok:
+    if not isinstance(area, Area):
         error("area", f"unknown area {area!r}; use one of {', '.join(Area)}")
-    if not type_ok:
+    if not isinstance(data_type, DataType):
         error("data_type", f"unknown data type {data_type!r}; use one of {', '.join(DataType)}")
-    if not isinstance(raw["word_order"], WordOrder):
-        error("word_order", f"unknown word order {point.word_order!r}; use big or little")
-    if not isinstance(raw["byte_order"], ByteOrder):
-        error("byte_order", f"unknown byte order {point.byte_order!r}; use big or little")
-    if not isinstance(raw["name"], str):
-        error("name", "must be text")
-
-    address_ok = _is_int(point.address) and 0 <= point.address <= MAX_ADDRESS
-    if not address_ok:
-        error("address", f"must be a whole number from 0 to {MAX_ADDRESS}")
-
-    if area_ok and type_ok:
+    if not isinstance(word_order, WordOrder):
+        error("word_order", f"unknown word order {word_order!r}; use big or little")
+    if not isinstance(byte_order, ByteOrder):
+        error("byte_order", f"unknown byte order {byte_order!r}; use big or little")
+    if not isinstance(writable, bool):
+        error("writable", "must be true or false")
+    elif isinstance(area, Area) and writable and not area.is_writable:
+        error(
+            "writable",
+            f"a {area} is read-only for Modbus clients; only coils and "
+            "holding registers can be writable",
+        )
+    if not isinstance(data_type, DataType):
+        return tuple(problems)
+    if isinstance(area, Area):
         if area.is_bit and data_type is not DataType.BOOL:
             error("data_type", f"a {area} holds single bits; use bool")
         elif not area.is_bit and data_type is DataType.BOOL:
@@ -178,87 +232,74 @@ def validate_point(point: Point) -> list[FieldError]:
                 f"a {area} holds 16-bit registers; use bit (one bit of a register) or a "
                 "number type instead of bool",
             )
-    if area_ok and point.writable and not area.is_writable:
-        error(
-            "writable",
-            f"a {area} is read-only for Modbus clients; only coils and "
-            "holding registers can be writable",
-        )
-    if not isinstance(raw["writable"], bool):
-        error("writable", "must be true or false")
-
-    if not type_ok:
-        return errors
 
     # bit / length apply to one type each
     if data_type is DataType.BIT:
-        if not _is_int(point.bit) or not 0 <= point.bit <= 15:  # type: ignore[operator]
+        if not (_is_int(bit) and 0 <= bit <= 15):  # type: ignore[operator]
             error("bit", "bit points need a bit number from 0 (least significant) to 15")
-    elif point.bit is not None:
+    elif bit is not None:
         error("bit", "only bit points have a bit number")
     if data_type is DataType.STRING:
-        if not _is_int(point.length) or not 1 <= point.length <= MAX_STRING_REGISTERS:  # type: ignore[operator]
+        if not (_is_int(length) and 1 <= length <= MAX_STRING_REGISTERS):  # type: ignore[operator]
             error(
                 "length",
                 f"strings need a length of 1 to {MAX_STRING_REGISTERS} registers "
                 "(2 characters each)",
             )
-    elif point.length is not None:
+    elif length is not None:
         error("length", "only strings have a length; the type fixes the register count")
 
-    if address_ok and point.register_count and point.end_address > MAX_ADDRESS:
-        error(
-            "address",
-            f"{data_type} needs {point.register_count} registers: {point.address} + "
-            f"{point.register_count} runs past {MAX_ADDRESS}",
-        )
-
     # scale/offset only change numbers
-    scale_ok = _is_real(point.scale) and math.isfinite(point.scale)
-    offset_ok = _is_real(point.offset) and math.isfinite(point.offset)
     if data_type.is_numeric:
-        if not scale_ok:
+        if not (_is_real(scale) and math.isfinite(scale)):  # type: ignore[arg-type]
             error("scale", "must be a finite number")
-        elif point.scale == 0:
+        elif scale == 0:
             error("scale", "must not be 0 (engineering = raw x scale + offset)")
-        if not offset_ok:
+        if not (_is_real(offset) and math.isfinite(offset)):  # type: ignore[arg-type]
             error("offset", "must be a finite number")
     else:
-        if point.scale != 1:
+        if scale != 1:
             error("scale", f"{data_type} values are not scaled; leave scale at 1")
-        if point.offset != 0:
+        if offset != 0:
             error("offset", f"{data_type} values are not scaled; leave offset at 0")
 
-    if data_type.is_bit and (
-        point.word_order is not WordOrder.BIG or point.byte_order is not ByteOrder.BIG
-    ):
+    if data_type.is_bit and (word_order is not WordOrder.BIG or byte_order is not ByteOrder.BIG):
         error("word_order", f"word/byte order does not apply to {data_type}; leave it ABCD")
-    if data_type is DataType.STRING and point.word_order is not WordOrder.BIG:
+    if data_type is DataType.STRING and word_order is not WordOrder.BIG:
         error(
             "word_order",
             "word order does not apply to strings (characters stay in register "
             "sequence); use ABCD or BADC",
         )
 
-    if errors:
-        return errors
-    try:
-        codec = ValueCodec.for_point(point)
-    except ValueError as err:  # pragma: no cover - the checks above should catch all
-        error("data_type", str(err))
-        return errors
-    if point.unavailable_value is not None:
-        value = point.unavailable_value
-        if data_type is DataType.STRING and not isinstance(value, str):
+    if problems:
+        return tuple(problems)
+    codec = ValueCodec.build(
+        data_type,
+        scale=scale,  # type: ignore[arg-type]
+        offset=offset,  # type: ignore[arg-type]
+        word_order=word_order,  # type: ignore[arg-type]
+        byte_order=byte_order,  # type: ignore[arg-type]
+        length=length,  # type: ignore[arg-type]
+    )
+    if unavailable_value is not None:
+        if data_type is DataType.STRING and not isinstance(unavailable_value, str):
             error("unavailable_value", "must be text for a string point")
-        elif data_type is not DataType.STRING and isinstance(value, str):
+        elif data_type is not DataType.STRING and isinstance(unavailable_value, str):
             error("unavailable_value", f"must be a number for a {data_type} point")
         else:
             try:
-                codec.encode(value)
+                codec.encode(unavailable_value)
             except EncodingError as err:
                 error("unavailable_value", str(err))
-    return errors
+    return tuple(problems)
+
+
+@lru_cache(maxsize=4096)
+def _cached_shape_problems(
+    shape: tuple[object, ...], _types: tuple[type, ...]
+) -> tuple[tuple[str, str], ...]:
+    return _shape_problems(shape)
 
 
 def validate_points(points: Iterable[Point]) -> list[FieldError]:
@@ -269,58 +310,57 @@ def validate_points(points: Iterable[Point]) -> list[FieldError]:
     """
     points = list(points)
     errors: list[FieldError] = []
-    valid: list[int] = []
+    # per area: (address, end address, bit or -1, index) of each valid point
+    spans: dict[Area, list[tuple[int, int, int, int]]] = {}
+    bit_type = DataType.BIT
     for index, point in enumerate(points):
-        point_errors = validate_point(point)
-        for err in point_errors:
-            errors.append(FieldError(err.field, err.message, index, err.name))
-        if not point_errors:
-            valid.append(index)
+        problems = _problems(point)
+        if problems:
+            errors.extend(
+                FieldError(field, message, index, point.name) for field, message in problems
+            )
+            continue
+        address = point.address
+        if point.data_type is bit_type:
+            span = (address, address, point.bit, index)
+        else:
+            span = (address, address + point.register_count - 1, -1, index)
+        spans.setdefault(point.area, []).append(span)  # type: ignore[arg-type]
 
-    by_area: dict[Area, list[int]] = {}
-    for index in valid:
-        by_area.setdefault(points[index].area, []).append(index)
-
-    for indices in by_area.values():
-        indices.sort(key=lambda i: (points[i].address, points[i].end_address, points[i].bit or 0))
+    for area_spans in spans.values():
+        area_spans.sort()
         # Bit points sharing a register: distinct bits, one writable flag.
         bit_owner: dict[tuple[int, int], int] = {}
         register_writer: dict[int, int] = {}
-        tracker: int | None = None
-        for index in indices:
-            point = points[index]
-            if point.data_type is DataType.BIT:
-                assert point.bit is not None
-                first = bit_owner.setdefault((point.address, point.bit), index)
+        tracker_end, tracker, tracker_bit = -1, -1, -1
+        for address, end, bit, index in area_spans:
+            if bit >= 0:
+                first = bit_owner.setdefault((address, bit), index)
                 if first != index:
                     errors.append(_overlap(points, index, first))
-                first_writer = register_writer.setdefault(point.address, index)
-                if points[first_writer].writable != point.writable:
-                    other = points[first_writer]
-                    errors.append(
-                        FieldError(
-                            "writable",
-                            "bit points of one register must all be writable or all "
-                            f"read-only; {other.label} is "
-                            f"{'writable' if other.writable else 'read-only'}",
-                            index,
-                            point.name,
-                            first_writer,
-                        )
-                    )
-            if tracker is not None:
-                other = points[tracker]
-                both_bits = (
-                    point.data_type is DataType.BIT
-                    and other.data_type is DataType.BIT
-                    and other.address == point.address
-                )
-                if point.address <= other.end_address and not both_bits:
-                    errors.append(_overlap(points, index, tracker))
-            if tracker is None or point.end_address > points[tracker].end_address:
-                tracker = index
+                first_writer = register_writer.setdefault(address, index)
+                if points[first_writer].writable != points[index].writable:
+                    errors.append(_writable_mismatch(points, index, first_writer))
+            if address <= tracker_end and not (
+                bit >= 0 and tracker_bit >= 0 and points[tracker].address == address
+            ):
+                errors.append(_overlap(points, index, tracker))
+            if end > tracker_end:
+                tracker_end, tracker, tracker_bit = end, index, bit
     errors.sort(key=lambda e: -1 if e.index is None else e.index)
     return errors
+
+
+def _writable_mismatch(points: list[Point], index: int, other_index: int) -> FieldError:
+    point, other = points[index], points[other_index]
+    return FieldError(
+        "writable",
+        "bit points of one register must all be writable or all read-only; "
+        f"{other.label} is {'writable' if other.writable else 'read-only'}",
+        index,
+        point.name,
+        other_index,
+    )
 
 
 def _overlap(points: list[Point], index: int, other_index: int) -> FieldError:

@@ -45,11 +45,12 @@ class UnmappedPolicy(StrEnum):
 class _ValueEntry:
     """One non-bit point: its codec, its 'unavailable' registers, its place in the area."""
 
-    __slots__ = ("codec", "count", "point", "unavailable", "writable")
+    __slots__ = ("codec", "count", "encode", "point", "unavailable", "writable")
 
     def __init__(self, point: Point, codec: ValueCodec) -> None:
         self.point = point
         self.codec = codec
+        self.encode = codec.encode
         self.count = codec.register_count
         self.writable = point.writable
         self.unavailable = codec.unavailable_registers(point.unavailable_value)
@@ -62,7 +63,7 @@ class _ValueEntry:
                 raise ServerDeviceFailure(f"{point.label} is unavailable")
             return self.unavailable
         try:
-            return self.codec.encode(value)
+            return self.encode(value)
         except EncodingError as err:
             raise ServerDeviceFailure(f"{point.label}: {err}") from err
 
@@ -134,33 +135,31 @@ class RegisterMap:
             raise MapValidationError(errors)
         self._codecs: dict[int, ValueCodec] = {}
         self._cells: dict[Area, dict[int, tuple[_Entry, int]]] = {area: {} for area in Area}
-        self._spans: dict[Area, list[tuple[int, int]]] = {area: [] for area in Area}
-        codec_cache: dict[tuple[object, ...], ValueCodec] = {}
+        # one byte per address, 1 where mapped: gap checks run in C (bytearray.find)
+        self._mapped: dict[Area, bytearray] = {}
+        spans: dict[Area, list[tuple[int, int]]] = {area: [] for area in Area}
         bit_groups: dict[tuple[Area, int], list[tuple[Point, ValueCodec]]] = {}
         for point in self.points:
-            signature = (
-                point.data_type,
-                point.scale,
-                point.offset,
-                point.word_order,
-                point.byte_order,
-                point.length,
-            )
-            codec = codec_cache.get(signature)
-            if codec is None:
-                codec = codec_cache[signature] = ValueCodec.for_point(point)
+            codec = ValueCodec.for_point(point)
             self._codecs[id(point)] = codec
             if point.data_type is DataType.BIT:
                 bit_groups.setdefault((point.area, point.address), []).append((point, codec))
                 continue
             entry = _ValueEntry(point, codec)
             cells = self._cells[point.area]
+            address = point.address
             for offset in range(entry.count):
-                cells[point.address + offset] = (entry, offset)
+                cells[address + offset] = (entry, offset)
+            spans[point.area].append((address, address + entry.count - 1))
         for (area, address), group in bit_groups.items():
             self._cells[area][address] = (_BitRegisterEntry(group), 0)
-        for area, cells in self._cells.items():
-            self._spans[area] = _merge_spans(cells)
+            spans[area].append((address, address))
+        self._spans = {area: _merge_spans(area_spans) for area, area_spans in spans.items()}
+        for area, area_spans in self._spans.items():
+            mapped = bytearray(MAX_ADDRESS + 1)
+            for first, last in area_spans:
+                mapped[first : last + 1] = b"\x01" * (last - first + 1)
+            self._mapped[area] = mapped
         self._error_on_gap = self.unmapped is UnmappedPolicy.ERROR
 
     def __len__(self) -> int:
@@ -187,32 +186,30 @@ class RegisterMap:
         end = address + count
         if address < 0 or end > MAX_ADDRESS + 1:
             raise IllegalDataAddress(f"{area} {address}+{count} is outside 0..{MAX_ADDRESS}")
+        if self._error_on_gap:
+            gap = self._mapped[area].find(0, address, end)
+            if gap >= 0:
+                raise IllegalDataAddress(f"{area} {gap} is not mapped")
         cells = self._cells[area]
-        plan: list[tuple[_Entry, int, int] | None] = []
+        out: list[int] = []
+        extend = out.extend
         current = address
         while current < end:
             cell = cells.get(current)
-            if cell is None:
-                if self._error_on_gap:
-                    raise IllegalDataAddress(f"{area} {current} is not mapped")
-                plan.append(None)
+            if cell is None:  # only with the ZERO policy
+                out.append(0)
                 current += 1
                 continue
             entry, offset = cell
-            take = min(entry.count - offset, end - current)
-            plan.append((entry, offset, take))
-            current += take
-        out: list[int] = []
-        for step in plan:
-            if step is None:
-                out.append(0)
-                continue
-            entry, offset, take = step
             registers = entry.read(provider)
-            if offset == 0 and take == entry.count:
-                out.extend(registers)
+            count = entry.count
+            if offset == 0 and count <= end - current:
+                extend(registers)
+                current += count
             else:
-                out.extend(registers[offset : offset + take])
+                take = min(count - offset, end - current)
+                extend(registers[offset : offset + take])
+                current += take
         return out
 
     # -- writes ------------------------------------------------------------------------
@@ -319,12 +316,12 @@ class RegisterMap:
         return candidate
 
 
-def _merge_spans(cells: dict[int, tuple[_Entry, int]]) -> list[tuple[int, int]]:
-    """Occupied addresses of one area as sorted, merged (first, last) spans."""
-    spans: list[tuple[int, int]] = []
-    for address in sorted(cells):
-        if spans and spans[-1][1] == address - 1:
-            spans[-1] = (spans[-1][0], address)
+def _merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Occupied (first, last) spans of one area, sorted and merged where they touch."""
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(spans):
+        if merged and merged[-1][1] >= first - 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
         else:
-            spans.append((address, address))
-    return spans
+            merged.append((first, last))
+    return merged
