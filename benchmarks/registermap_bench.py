@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from custom_components.modbus_server.modbus.area import Area  # noqa: E402
-from custom_components.modbus_server.registermap import (  # noqa: E402
+from custom_components.modbus_server.modbus.area import Area
+from custom_components.modbus_server.registermap import (
     DataType,
     Point,
     RegisterMap,

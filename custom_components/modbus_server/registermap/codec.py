@@ -122,6 +122,7 @@ class ValueCodec:
     __slots__ = (
         "data_type",
         "decode",
+        "default_unavailable",
         "divisor",
         "encode",
         "offset",
@@ -153,6 +154,7 @@ class ValueCodec:
         self.scale = float(scale)
         self.offset = float(offset)
         self.divisor = _integer_divisor(scale)
+        self.default_unavailable = None if raw is None else raw.unavailable_registers
         if raw is None:
             self.encode, self.decode = _encode_bit, _decode_bit
         elif data_type is DataType.STRING:
@@ -230,9 +232,7 @@ class ValueCodec:
         """
         if unavailable_value is not None:
             return self.encode(unavailable_value)
-        if self.raw is None:
-            return None
-        return self.raw.unavailable_registers
+        return self.default_unavailable
 
     # -- specialised closures ----------------------------------------------------------
 

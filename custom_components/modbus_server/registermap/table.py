@@ -139,8 +139,19 @@ class RegisterMap:
         self._mapped: dict[Area, bytearray] = {}
         spans: dict[Area, list[tuple[int, int]]] = {area: [] for area in Area}
         bit_groups: dict[tuple[Area, int], list[tuple[Point, ValueCodec]]] = {}
+        codecs: dict[tuple[object, ...], ValueCodec] = {}
         for point in self.points:
-            codec = ValueCodec.for_point(point)
+            signature = (
+                point.data_type,
+                point.scale,
+                point.offset,
+                point.word_order,
+                point.byte_order,
+                point.length,
+            )
+            codec = codecs.get(signature)
+            if codec is None:
+                codec = codecs[signature] = ValueCodec.for_point(point)
             self._codecs[id(point)] = codec
             if point.data_type is DataType.BIT:
                 bit_groups.setdefault((point.area, point.address), []).append((point, codec))
