@@ -62,8 +62,8 @@ _DIAGNOSTICS = Struct(">BH")
 
 # One compiled struct per register count: unpack/pack of a block is one C call.
 _REGISTERS = [Struct(f">{n}H") for n in range(MAX_READ_REGISTERS + 1)]
-# Bits travel LSB first; these tables turn 0/1 bytes into ASCII digits and back.
-_BITS_TO_ASCII = bytes.maketrans(b"\x00\x01", b"01")
+# Bits travel LSB first; these tables turn bytes into ASCII digits (nonzero -> "1") and back.
+_BITS_TO_ASCII = b"0" + b"1" * 255
 _ASCII_TO_BITS = bytes.maketrans(b"01", b"\x00\x01")
 
 
@@ -76,7 +76,11 @@ def pack_bits(bits: Sequence[int | bool]) -> bytes:
     """Pack bits LSB-first into bytes (any truthy value is 1)."""
     if not bits:
         return b""
-    digits = bytes(map(bool, bits)).translate(_BITS_TO_ASCII)
+    try:
+        raw = bytes(bits)  # fast for bools and small ints
+    except (TypeError, ValueError):
+        raw = bytes(map(bool, bits))
+    digits = raw.translate(_BITS_TO_ASCII)
     return int(digits[::-1], 2).to_bytes((len(bits) + 7) // 8, "little")
 
 
