@@ -125,6 +125,27 @@ READS: list[tuple[str, str, dict[str, Any], Area, str | None, str | None, object
     ("timer.tea", "idle", {"duration": "0:05:00"}, IR, "duration", "uint32", 300),
     ("input_text.msg", "hello", {}, HR, None, "string", "hello"),
     ("text.code", "A1", {}, IR, None, "string", "A1"),
+    ("vacuum.robi", "cleaning", {}, DI, None, None, True),
+    ("vacuum.robi", "docked", {"battery_level": 93}, DI, None, None, False),
+    ("vacuum.robi", "docked", {"battery_level": 93}, IR, "battery_level", "uint16", 93),
+    ("lawn_mower.mo", "mowing", {}, DI, None, None, True),
+    ("lawn_mower.mo", "docked", {}, DI, None, None, False),
+    ("remote.tv", "on", {}, DI, None, None, True),
+    ("update.core", "on", {}, DI, None, None, True),
+    ("update.core", "off", {}, DI, None, None, False),
+    ("alarm_control_panel.house", "armed_away", {}, DI, None, None, True),
+    ("alarm_control_panel.house", "disarmed", {}, DI, None, None, False),
+    ("weather.home", "sunny", {"temperature": 18.5}, IR, "temperature", None, 18.5),
+    ("weather.home", "sunny", {"humidity": 61}, IR, "humidity", "uint16", 61),
+    (
+        "input_datetime.alarm",
+        "07:30:00",
+        {"has_date": False, "timestamp": 27000},
+        HR,
+        None,
+        "uint32",
+        27000,
+    ),
 ]
 
 
@@ -361,6 +382,32 @@ WRITES: list[
     ("automation.night", "on", {}, CO, None, None, False, ("automation", "turn_off", {})),
     ("timer.tea", "idle", {}, CO, None, None, True, ("timer", "start", {})),
     ("timer.tea", "active", {}, CO, None, None, False, ("timer", "cancel", {})),
+    ("vacuum.robi", "docked", {}, CO, None, None, True, ("vacuum", "start", {})),
+    ("vacuum.robi", "cleaning", {}, CO, None, None, False, ("vacuum", "return_to_base", {})),
+    ("lawn_mower.mo", "docked", {}, CO, None, None, True, ("lawn_mower", "start_mowing", {})),
+    ("lawn_mower.mo", "mowing", {}, CO, None, None, False, ("lawn_mower", "dock", {})),
+    ("remote.tv", "on", {}, CO, None, None, False, ("remote", "turn_off", {})),
+    ("update.core", "on", {}, CO, None, None, True, ("update", "install", {})),
+    (
+        "input_datetime.alarm",
+        "07:30:00",
+        {"has_date": False, "timestamp": 27000},
+        HR,
+        None,
+        "uint32",
+        3723,
+        ("input_datetime", "set_datetime", {"time": "01:02:03"}),
+    ),
+    (
+        "input_datetime.due",
+        "2026-01-01 00:00:00",
+        {"has_date": True, "has_time": True, "timestamp": 1767225600},
+        HR,
+        None,
+        "uint32",
+        1767229200,
+        ("input_datetime", "set_datetime", {"timestamp": 1767229200}),
+    ),
     (
         "text.code",
         "",
@@ -430,6 +477,10 @@ REFUSED: list[tuple[str, str, dict[str, Any], Area, str | None, str | None, dict
     ("device_tracker.phone", "home", {}, HR, None, "uint16", {}, [1], IllegalFunction),
     ("switch.pump", "unavailable", {}, CO, None, None, {}, [1], ServerDeviceFailure),
     ("zone.home", "0", {}, HR, None, "uint16", {}, [1], ServerDeviceFailure),
+    ("alarm_control_panel.house", "disarmed", {}, CO, None, None, {}, [1], IllegalFunction),
+    ("weather.home", "sunny", {}, HR, "temperature", "uint16", {}, [1], IllegalFunction),
+    ("input_datetime.alarm", "07:30:00", {"has_date": False}, HR, None, "uint32", {}, [1, 0x5180], IllegalDataValue),  # 86400 s
+    ("input_datetime.alarm", "07:30:00", {"has_date": False}, HR, None, "int16", {}, [0xFFFF], IllegalDataValue),  # -1 s
 ]  # fmt: skip
 
 

@@ -19,6 +19,8 @@ EXPECTED = {
     "fan", "humidifier", "input_boolean", "input_button", "input_number", "input_select",
     "input_text", "light", "lock", "media_player", "number", "person", "scene", "script",
     "select", "sensor", "siren", "switch", "text", "timer", "valve", "water_heater",
+    "alarm_control_panel", "input_datetime", "lawn_mower", "remote", "update", "vacuum",
+    "weather",
 }  # fmt: skip
 
 
@@ -46,6 +48,9 @@ def test_unknown_domain_has_no_binding() -> None:
         ("button", None, [Area.COIL]),
         ("input_text", None, [Area.HOLDING_REGISTER, Area.INPUT_REGISTER]),
         ("climate", None, list(Area)),
+        ("weather", None, []),
+        ("weather", "temperature", [Area.HOLDING_REGISTER, Area.INPUT_REGISTER]),
+        ("input_datetime", None, [Area.HOLDING_REGISTER, Area.INPUT_REGISTER]),
     ],
 )
 def test_areas(domain: str, attribute: str | None, areas: list[Area]) -> None:

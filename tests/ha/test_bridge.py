@@ -352,3 +352,17 @@ async def test_write_to_unavailable_entity_calls_nothing(
             await b.on_write(CO, 0, [1])
     assert calls == []
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+
+
+async def test_input_datetime_time_of_day_with_the_real_helper(hass: HomeAssistant) -> None:
+    assert await async_setup_component(
+        hass,
+        "input_datetime",
+        {"input_datetime": {"alarm": {"has_time": True, "has_date": False, "initial": "07:30"}}},
+    )
+    p = point("input_datetime.alarm", HR, 0, DataType.UINT32)
+    b = bridge(hass, p)
+    assert read_value(b, p) == 7 * 3600 + 30 * 60
+    await write_value(b, p, 6 * 3600 + 15 * 60)
+    assert hass.states.get("input_datetime.alarm").state == "06:15:00"  # type: ignore[union-attr]
+    assert read_value(b, p) == 6 * 3600 + 15 * 60
