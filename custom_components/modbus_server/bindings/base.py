@@ -83,7 +83,6 @@ class AttributeSpec:
     step: Limit = None
     integer: bool = False
     extra: Callable[[State], dict[str, Any]] | None = None
-    service_domain: str | None = None
     missing: Value | None = None
     """Read when the attribute is absent on an available entity (brightness of an off light)."""
 
@@ -353,7 +352,7 @@ class DomainBinding:
         if spec.extra is not None:
             data.update(spec.extra(state))
         data[spec.service_field or attribute] = clean_number(checked, integer=spec.integer)
-        return ServiceCall(spec.service_domain or self.domain, spec.service, data)
+        return ServiceCall(self.domain, spec.service, data)
 
 
 class OnOffBinding(DomainBinding):
