@@ -5,11 +5,12 @@ from __future__ import annotations
 import errno
 
 from homeassistant.const import CONF_NAME, CONF_PORT, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
+    entity_registry as er,
     issue_registry as ir,
 )
 from homeassistant.helpers.typing import ConfigType
@@ -31,6 +32,7 @@ from .const import (
 from .helpers import bind_hosts, entry_points, entry_signature
 from .issues import async_setup_missing_entities_check
 from .modbus import DeviceIdentification, Server
+from .modbus.area import Area
 from .models import ModbusServerConfigEntry, ModbusServerData
 from .monitor import ServerMonitor
 from .owned import OwnedStore
@@ -136,11 +138,41 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         entry_type=dr.DeviceEntryType.SERVICE,
     )
 
+    _async_remove_stale_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_setup_missing_entities_check(hass, entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     LOGGER.debug("%s listening on %s", entry.title, server.addresses)
     return True
+
+
+OWNED_PLATFORMS = {
+    Area.COIL: Platform.SWITCH,
+    Area.HOLDING_REGISTER: Platform.NUMBER,
+    Area.DISCRETE_INPUT: Platform.BINARY_SENSOR,
+    Area.INPUT_REGISTER: Platform.SENSOR,
+}
+
+
+@callback
+def _async_remove_stale_entities(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
+    """Remove entities of owned points that were deleted or moved to another area.
+
+    Owned-point entities belong to the entry (not to their subentry) so that they can share
+    the server's device, which a device registry only allows within one subentry.
+    """
+    expected = {
+        (OWNED_PLATFORMS[point.area], point.key)
+        for point in entry.runtime_data.register_map.points
+        if point.source is None
+    }
+    registry = er.async_get(hass)
+    diagnostic_prefix = f"{entry.entry_id}_"
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entity.unique_id.startswith(diagnostic_prefix):
+            continue
+        if (entity.domain, entity.unique_id) not in expected:
+            registry.async_remove(entity.entity_id)
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:

@@ -35,7 +35,7 @@ async def async_setup_entry(
     """Add 'client connected' and one binary sensor per owned discrete input."""
     async_add_entities([ClientConnectedBinarySensor(entry, CLIENT_CONNECTED)])
     for point in entry.runtime_data.owned_points(Area.DISCRETE_INPUT):
-        async_add_entities([OwnedBinarySensor(entry, point)], config_subentry_id=point.key)
+        async_add_entities([OwnedBinarySensor(entry, point)])
 
 
 class ClientConnectedBinarySensor(ModbusServerDiagnosticEntity, BinarySensorEntity):

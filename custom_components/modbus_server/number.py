@@ -45,7 +45,7 @@ async def async_setup_entry(
     for point in entry.runtime_data.owned_points(Area.HOLDING_REGISTER):
         if point.data_type is DataType.STRING:
             continue  # a text value is no number; the flow refuses this combination
-        async_add_entities([OwnedNumber(entry, point)], config_subentry_id=point.key)
+        async_add_entities([OwnedNumber(entry, point)])
 
 
 class OwnedNumber(OwnedPointEntity, RestoreNumber):

@@ -74,7 +74,7 @@ async def async_setup_entry(
     """Add the diagnostic sensors and one sensor per owned input register."""
     async_add_entities(ModbusServerSensor(entry, description) for description in SENSORS)
     for point in entry.runtime_data.owned_points(Area.INPUT_REGISTER):
-        async_add_entities([OwnedSensor(entry, point)], config_subentry_id=point.key)
+        async_add_entities([OwnedSensor(entry, point)])
 
 
 class ModbusServerSensor(ModbusServerDiagnosticEntity, SensorEntity):

@@ -24,7 +24,7 @@ async def async_setup_entry(
 ) -> None:
     """One switch per owned coil."""
     for point in entry.runtime_data.owned_points(Area.COIL):
-        async_add_entities([OwnedSwitch(entry, point)], config_subentry_id=point.key)
+        async_add_entities([OwnedSwitch(entry, point)])
 
 
 class OwnedSwitch(OwnedPointEntity, SwitchEntity):
