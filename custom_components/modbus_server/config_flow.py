@@ -10,6 +10,7 @@ import probatio
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
@@ -231,8 +232,11 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data, errors, placeholders = await self._async_validate(user_input, entry)
             if not errors:
-                # The update listener reloads the entry (once) with the new settings.
-                return self.async_update_and_abort(entry, title=data[CONF_NAME], data=data)
+                if entry.state is ConfigEntryState.LOADED:
+                    # The update listener reloads the entry (once) with the new settings.
+                    return self.async_update_and_abort(entry, title=data[CONF_NAME], data=data)
+                # Not running (e.g. the port was refused): no listener, so set up again here.
+                return self.async_update_reload_and_abort(entry, title=data[CONF_NAME], data=data)
             defaults = {**user_input, **data}
         return self.async_show_form(
             step_id="reconfigure",

@@ -237,3 +237,23 @@ async def test_reconfigure_to_a_taken_port(hass: HomeAssistant, port: int) -> No
         )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_PORT: "port_in_use"}
+
+
+async def test_reconfigure_a_failed_server_sets_it_up_again(hass: HomeAssistant, port: int) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(502))
+    entry.add_to_hass(hass)
+    with patch(
+        "custom_components.modbus_server.Server.start",
+        side_effect=OSError(errno.EACCES, "Permission denied"),
+    ):
+        await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state.name == "SETUP_ERROR"
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form_input(port))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state.name == "LOADED"
+    assert entry.runtime_data.server.port == port
+    await hass.config_entries.async_unload(entry.entry_id)

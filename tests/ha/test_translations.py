@@ -1,0 +1,61 @@
+"""strings.json covers every key the code uses, and translations/en.json is its copy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from custom_components.modbus_server.config_flow import ADVANCED_FIELDS, POINT_FIELDS
+from custom_components.modbus_server.sensor import SENSORS
+
+PACKAGE = Path(__file__).parents[2] / "custom_components" / "modbus_server"
+
+
+def strings() -> dict:  # type: ignore[type-arg]
+    return json.loads((PACKAGE / "strings.json").read_text())
+
+
+def test_english_translation_is_strings_json() -> None:
+    assert json.loads((PACKAGE / "translations" / "en.json").read_text()) == strings()
+
+
+def test_every_error_and_abort_key_is_translated() -> None:
+    data = strings()
+    assert set(data["config"]["error"]) == {
+        "invalid_bind_address",
+        "invalid_allowed_clients",
+        "port_configured",
+        "port_in_use",
+        "permission_denied",
+        "address_not_available",
+        "cannot_bind",
+    }
+    point = data["config_subentries"]["point"]
+    for field in (*POINT_FIELDS, *ADVANCED_FIELDS, "base"):
+        message = point["error"][f"invalid_{field}"]
+        assert f"{{{field}_error}}" in message
+    assert {"unsupported_domain", "owned_string"} <= set(point["error"])
+    assert "no_area" in point["abort"]
+    for kind in ("bulk", "import"):
+        assert "points_added" in data["config_subentries"][kind]["abort"]
+        assert set(data["config_subentries"][kind]["step"]) == {"user", "confirm"}
+    assert set(point["step"]) == {"user", "entity", "attribute", "area", "owned", "point"}
+    assert set(point["step"]["point"]["sections"]["advanced"]["data"]) == set(ADVANCED_FIELDS)
+
+
+def test_entities_exceptions_issues_and_services_are_translated() -> None:
+    data = strings()
+    assert {d.translation_key for d in SENSORS} | {"owned_point"} == set(data["entity"]["sensor"])
+    assert set(data["entity"]["binary_sensor"]) == {"client_connected", "owned_point"}
+    assert set(data["exceptions"]) == {
+        "invalid_table",
+        "permission_denied",
+        "port_in_use",
+        "cannot_bind",
+        "invalid_value",
+        "not_owned_point",
+    }
+    assert set(data["issues"]) == {"permission_denied", "missing_entities"}
+    assert set(data["services"]) == {"export_register_map", "set_value"}
+    icons = json.loads((PACKAGE / "icons.json").read_text())
+    assert set(icons["services"]) == set(data["services"])
