@@ -179,3 +179,19 @@ async def test_read_only_server_has_no_write_callback(
     assert await hass.config_entries.async_setup(entry.entry_id)
     assert entry.runtime_data.server.on_write is None
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_device_identification_names_the_entry_and_version(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: int
+) -> None:
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await client.connect()
+    try:
+        basic = await client.read_device_information(read_code=1)
+        assert basic.information[0] == b"Home Assistant"
+        assert basic.information[1] == b"modbus_server"
+        assert basic.information[2] == b"0.1.0"
+        regular = await client.read_device_information(read_code=2)
+        assert regular.information[4] == b"Plant"  # product name = the entry's name
+    finally:
+        client.close()
