@@ -97,9 +97,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
                 hass,
                 DOMAIN,
                 issue_id,
-                is_fixable=False,
+                is_fixable=True,
                 severity=ir.IssueSeverity.ERROR,
                 translation_key=ISSUE_PERMISSION_DENIED,
+                data={"entry_id": entry.entry_id},
                 translation_placeholders=placeholders,
             )
             raise ConfigEntryError(

@@ -56,6 +56,12 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
         "not_owned_point",
     }
     assert set(data["issues"]) == {"permission_denied", "missing_entities"}
+    fix_flow = data["issues"]["permission_denied"]["fix_flow"]
+    assert set(fix_flow["step"]) == {"port"}
+    assert set(fix_flow["error"]) == set(data["config"]["error"]) - {
+        "invalid_bind_address",
+        "invalid_allowed_clients",
+    }
     assert set(data["services"]) == {"export_register_map", "set_value"}
     icons = json.loads((PACKAGE / "icons.json").read_text())
     assert set(icons["services"]) == set(data["services"])
