@@ -93,9 +93,7 @@ def test_writable_and_default_data_type(
 
 
 def test_readme_table_has_a_row_per_domain() -> None:
-    readme = (
-        Path(__file__).parents[2] / "custom_components/modbus_server/bindings/README.md"
-    ).read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     rows = [line for line in readme.splitlines() if line.startswith("| `")]
     first_cells = " ".join(row.split("|")[1] for row in rows)
     missing = [d for d in supported_domains() if f"`{d}`" not in first_cells]
