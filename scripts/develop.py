@@ -1,0 +1,140 @@
+"""scripts/develop: a real Home Assistant with this integration and the demo address table.
+
+Run through ``scripts/develop`` (which prepares .venv-hass). The config dir is
+``.develop/config``: demo/configuration.yaml and demo/packages are copied in on every start,
+the state (.storage: user, entries, entity registry) is kept, so a second start reuses it.
+On the first start the owner is created through onboarding and the Modbus server entry and its
+rows through the config-flow and subentry-flow API, exactly as the frontend would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hasslib import (
+    DEMO,
+    DEMO_PORT,
+    MBPOLL_EXAMPLES,
+    ROOT,
+    Credentials,
+    HassClient,
+    HassProcess,
+    http_port_of,
+    link_integration,
+    mbpoll_command,
+    setup_demo_entry,
+    write_http_storage,
+    write_onboarding_storage,
+)
+
+CONFIG = ROOT / ".develop" / "config"
+HTTP_PORT = int(os.environ.get("DEVELOP_HTTP_PORT", "8123"))
+
+
+def port_free(port: int) -> bool:
+    """Whether a server can listen on this port (all interfaces)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def prepare() -> None:
+    """Seed .develop/config from demo/ (the state in .storage is kept)."""
+    CONFIG.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(DEMO / "configuration.yaml", CONFIG / "configuration.yaml")
+    shutil.copytree(DEMO / "packages", CONFIG / "packages", dirs_exist_ok=True)
+    link_integration(CONFIG)
+    if http_port_of(CONFIG) != HTTP_PORT:
+        write_http_storage(CONFIG, HTTP_PORT, host=None)
+    write_onboarding_storage(CONFIG)
+
+
+async def run() -> int:
+    """Start, set up on first use, print the summary, wait for Ctrl-C."""
+    for port, what in ((HTTP_PORT, "HTTP (set DEVELOP_HTTP_PORT)"), (DEMO_PORT, "Modbus")):
+        if not port_free(port):
+            print(f"develop: port {port} for {what} is in use; is another instance running?")
+            return 1
+    prepare()
+    hass = HassProcess(CONFIG, HTTP_PORT, skip_pip=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"develop: starting Home Assistant ({CONFIG.relative_to(ROOT)}) ...", flush=True)
+    hass.start()
+    creds = Credentials()
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = HassClient(hass.url, session)
+            await client.wait_http(hass, timeout=180)
+            await client.onboard_or_login(creds)
+            await client.wait_running(timeout=180)
+            entries = await client.entries()
+            if entries:
+                entry_id = entries[0]["entry_id"]
+                print(f"develop: reusing the Modbus server entry {entry_id}")
+            else:
+                print("develop: creating the Modbus server entry and the demo table (flows API)")
+                entry_id = await setup_demo_entry(client, bind_address="0.0.0.0")
+            for _ in range(100):
+                if await client.entry_state(entry_id) == "loaded":
+                    break
+                await asyncio.sleep(0.1)
+        print_summary(creds)
+        while not stop.is_set() and hass.alive():
+            await _sleep_or(stop, 1.0)
+    except Exception as err:
+        print(f"develop: {err}\n{hass.log_tail()}", file=sys.stderr)
+        hass.stop()
+        return 1
+    if not hass.alive():
+        print(f"develop: Home Assistant exited ({hass.proc and hass.proc.returncode})")
+        print(hass.log_tail(), file=sys.stderr)
+        return 1
+    print("\ndevelop: stopping Home Assistant ...", flush=True)
+    code = hass.stop()
+    print(f"develop: stopped (exit code {code}); state kept in {CONFIG.relative_to(ROOT)}")
+    return 0
+
+
+async def _sleep_or(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
+
+
+def print_summary(creds: Credentials) -> None:
+    """UI address, login, Modbus port and mbpoll commands."""
+    lines = [
+        "",
+        "Home Assistant is running with the Modbus Server integration.",
+        f"  UI:          http://127.0.0.1:{HTTP_PORT}/config/integrations/integration/"
+        "modbus_server",
+        f"  login:       {creds.username} / {creds.password}",
+        f"  Modbus TCP:  port {DEMO_PORT} on all interfaces, unit id 1 (any unit id answered)",
+        f"  logs:        {(CONFIG / 'home-assistant.log').relative_to(ROOT)}",
+        "",
+        "Try (Debian: apt-get install mbpoll):",
+    ]
+    for what, args in MBPOLL_EXAMPLES:
+        lines += [f"  # {what}", f"  {mbpoll_command(args, DEMO_PORT)}"]
+    lines += ["", "Ctrl-C stops Home Assistant; the next start reuses its state."]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(run()))
