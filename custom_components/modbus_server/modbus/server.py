@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from struct import Struct, error as StructError
 from types import TracebackType
 from typing import Any, Self
@@ -68,16 +69,21 @@ _MIN_LENGTH = 2  # unit id + function code
 _MAX_LENGTH = 254  # unit id + 253-byte PDU
 _MAX_QUEUED_FRAMES = 256  # pipelined frames waiting behind a slow callback: pause reading
 
-_READ_AREAS = {
-    FunctionCode.READ_COILS: Area.COIL,
-    FunctionCode.READ_DISCRETE_INPUTS: Area.DISCRETE_INPUT,
-    FunctionCode.READ_HOLDING_REGISTERS: Area.HOLDING_REGISTER,
-    FunctionCode.READ_INPUT_REGISTERS: Area.INPUT_REGISTER,
-}
-
 
 def _exception(function_code: int, exc: ModbusExceptionResponse) -> bytes:
     return encode_exception_response(function_code, exc.code)
+
+
+def _encode_read(function_code: int, area: Area, count: int, values: Values) -> bytes:
+    """Response of FC 01..04 from what on_read returned, checked."""
+    if len(values) != count:
+        raise ServerDeviceFailure(f"on_read returned {len(values)} values, not {count}")
+    if area.is_bit:
+        return encode_read_bits_response(function_code, values)
+    try:
+        return encode_read_registers_response(function_code, values)
+    except StructError as exc:
+        raise ServerDeviceFailure(f"on_read returned a value outside 0..65535: {exc}") from exc
 
 
 class Server:
@@ -137,10 +143,16 @@ class Server:
         self._next_connection_id = 1
         self._logged_failures: set[str] = set()
         self._handlers: dict[int, Callable[[bytes], Response]] = {
-            FunctionCode.READ_COILS: self._read_coils,
-            FunctionCode.READ_DISCRETE_INPUTS: self._read_discrete_inputs,
-            FunctionCode.READ_HOLDING_REGISTERS: self._read_holding_registers,
-            FunctionCode.READ_INPUT_REGISTERS: self._read_input_registers,
+            FunctionCode.READ_COILS: partial(self._read, Area.COIL, MAX_READ_BITS),
+            FunctionCode.READ_DISCRETE_INPUTS: partial(
+                self._read, Area.DISCRETE_INPUT, MAX_READ_BITS
+            ),
+            FunctionCode.READ_HOLDING_REGISTERS: partial(
+                self._read, Area.HOLDING_REGISTER, MAX_READ_REGISTERS
+            ),
+            FunctionCode.READ_INPUT_REGISTERS: partial(
+                self._read, Area.INPUT_REGISTER, MAX_READ_REGISTERS
+            ),
             FunctionCode.WRITE_SINGLE_COIL: self._write_single_coil,
             FunctionCode.WRITE_SINGLE_REGISTER: self._write_single_register,
             FunctionCode.DIAGNOSTICS: self._diagnostics,
@@ -323,42 +335,13 @@ class Server:
         except Exception as exc:
             return self._failure(function_code, exc)
 
-    def _read(self, function_code: int, area: Area, pdu: bytes, max_count: int) -> Response:
+    def _read(self, area: Area, max_count: int, pdu: bytes) -> Response:
+        """FC 01..04: one handler, bound per function code in `_handlers`."""
         address, count = decode_read_request(pdu, max_count)
         values = self.on_read(area, address, count)
-        encode = encode_read_bits_response if area.is_bit else encode_read_registers_response
-
-        def finish(values: Values) -> bytes:
-            if len(values) != count:
-                raise ServerDeviceFailure(f"on_read returned {len(values)} values, not {count}")
-            try:
-                return encode(function_code, values)
-            except StructError as exc:
-                raise ServerDeviceFailure(
-                    f"on_read returned a value outside 0..65535: {exc}"
-                ) from exc
-
         if isinstance(values, (list, tuple)) or not hasattr(values, "__await__"):
-            return finish(values)
-        return self._complete(function_code, values, finish)
-
-    def _read_coils(self, pdu: bytes) -> Response:
-        return self._read(FunctionCode.READ_COILS, Area.COIL, pdu, MAX_READ_BITS)
-
-    def _read_discrete_inputs(self, pdu: bytes) -> Response:
-        return self._read(
-            FunctionCode.READ_DISCRETE_INPUTS, Area.DISCRETE_INPUT, pdu, MAX_READ_BITS
-        )
-
-    def _read_holding_registers(self, pdu: bytes) -> Response:
-        return self._read(
-            FunctionCode.READ_HOLDING_REGISTERS, Area.HOLDING_REGISTER, pdu, MAX_READ_REGISTERS
-        )
-
-    def _read_input_registers(self, pdu: bytes) -> Response:
-        return self._read(
-            FunctionCode.READ_INPUT_REGISTERS, Area.INPUT_REGISTER, pdu, MAX_READ_REGISTERS
-        )
+            return _encode_read(pdu[0], area, count, values)
+        return self._complete(pdu[0], values, partial(_encode_read, pdu[0], area, count))
 
     def _write(
         self, area: Area, address: int, values: list[int] | list[bool], response: bytes
