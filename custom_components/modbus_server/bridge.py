@@ -29,10 +29,11 @@ again); the Modbus response goes out only after the calls returned. A failure in
 of a multi-point write leaves the earlier calls applied (services cannot be rolled back).
 
 Every applied point fires `modbus_server_write` (client host/port/unit id, area, address,
-raw values, engineering value, entity_id, attribute) with the same `Context` as its service
-call, fired just before the call as core's `homekit` does, so the logbook and automations
-can tell the state change came from that Modbus client. The context has no user (a Modbus
-client is not a Home Assistant user); the client is named in the event.
+bit, raw values, engineering value, entity_id, attribute) with the same `Context` as its
+service call, fired just before the call as core's `homekit` does, so the logbook and
+automations can tell the state change came from that Modbus client (`logbook.py` describes
+the event). The context has no user (a Modbus client is not a Home Assistant user); the
+client is named in the event.
 
 Read-only servers answer every write with IllegalFunction (01) - the same code the server
 itself sends when it has no write callback - because the function, not the address, is
@@ -60,7 +61,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
 from .bindings import DomainBinding, ServiceCall, get_binding
-from .const import DOMAIN
+from .const import DOMAIN, EVENT_WRITE
 from .modbus import (
     Area,
     IllegalFunction,
@@ -78,8 +79,6 @@ if TYPE_CHECKING:
     from .registermap import Point, RegisterMap
 
 _LOGGER = logging.getLogger(__name__)
-
-EVENT_WRITE = "modbus_server_write"
 
 OWNED_PLATFORM = {
     Area.COIL: "switch",
@@ -361,6 +360,7 @@ class Bridge:
                 "unit_id": None if client is None else client.unit_id,
                 "area": str(point.area),
                 "address": point.address,
+                "bit": point.bit,
                 "values": [int(v) for v in raw],
                 "value": value,
                 ATTR_ENTITY_ID: entity_id,

@@ -63,6 +63,9 @@ SERVICE_EXPORT_REGISTER_MAP: Final = "export_register_map"
 SERVICE_SET_VALUE: Final = "set_value"
 ATTR_VALUE: Final = "value"
 
+# Fired for every point a Modbus client writes (see bridge.py; described in logbook.py).
+EVENT_WRITE: Final = "modbus_server_write"
+
 # Repairs.
 ISSUE_PERMISSION_DENIED: Final = "permission_denied"
 ISSUE_MISSING_ENTITIES: Final = "missing_entities"

@@ -10,6 +10,7 @@ import pytest
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
+from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.modbus_server.const import (
@@ -125,3 +126,12 @@ async def loaded_entry(
     if entry.state is ConfigEntryState.LOADED:
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def client(loaded_entry: MockConfigEntry, port: int) -> AsyncGenerator[AsyncModbusTcpClient]:
+    """A pymodbus client connected to the running server of `loaded_entry`."""
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    yield modbus
+    modbus.close()

@@ -12,7 +12,8 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_mock_service
 
-from custom_components.modbus_server.bridge import EVENT_WRITE, parse_source
+from custom_components.modbus_server.bridge import parse_source
+from custom_components.modbus_server.const import EVENT_WRITE
 from custom_components.modbus_server.modbus import (
     Area,
     IllegalDataAddress,
@@ -224,6 +225,7 @@ async def test_write_event_and_context(hass: HomeAssistant) -> None:
         "unit_id": None,
         "area": "holding_register",
         "address": 7,
+        "bit": None,
         "values": [55],
         "value": 55,
         "entity_id": "number.sp",

@@ -11,7 +11,8 @@ from homeassistant.setup import async_setup_component
 from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import async_mock_service
 
-from custom_components.modbus_server.bridge import EVENT_WRITE, Bridge
+from custom_components.modbus_server.bridge import Bridge
+from custom_components.modbus_server.const import EVENT_WRITE
 from custom_components.modbus_server.modbus import Area, Server
 from custom_components.modbus_server.registermap import DataType
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 import pytest
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
@@ -45,15 +43,6 @@ def subentries() -> list[ConfigSubentryData]:
             "HR 5 (40006) · Mode · uint16",
         ),
     ]
-
-
-@pytest.fixture
-async def client(loaded_entry: MockConfigEntry, port: int) -> AsyncGenerator[AsyncModbusTcpClient]:
-    """A pymodbus client connected to the running server."""
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    yield modbus
-    modbus.close()
 
 
 async def test_diagnostics(

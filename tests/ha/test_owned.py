@@ -8,7 +8,7 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.modbus_server.bridge import EVENT_WRITE
+from custom_components.modbus_server.const import EVENT_WRITE
 from custom_components.modbus_server.modbus import Area, ServerDeviceFailure
 from custom_components.modbus_server.owned import OwnedStore
 from custom_components.modbus_server.registermap import UNAVAILABLE, DataType, RegisterMap
