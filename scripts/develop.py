@@ -130,8 +130,8 @@ def print_summary(creds: Credentials) -> None:
         "",
         "Try (Debian: apt-get install mbpoll):",
     ]
-    for what, args in MBPOLL_EXAMPLES:
-        lines += [f"  # {what}", f"  {mbpoll_command(args, DEMO_PORT)}"]
+    for what, args, values in MBPOLL_EXAMPLES:
+        lines += [f"  # {what}", f"  {mbpoll_command(args, DEMO_PORT, values=values)}"]
     lines += ["", "Ctrl-C stops Home Assistant; the next start reuses its state."]
     print("\n".join(lines), flush=True)
 

@@ -137,19 +137,24 @@ DEMO_TABLE: tuple[Row, ...] = (
 )
 
 MBPOLL_EXAMPLES = (
-    ("input registers 30001-30002, float32 ABCD (boiler temperature)", "-t 3:float -B -r 1 -c 1"),
-    ("input registers 30008-30009, uint32 ABCD (energy meter)", "-t 3:int -B -r 8 -c 1"),
-    ("holding registers 40001-40016, raw", "-t 4 -r 1 -c 16"),
-    ("coils 00001-00003", "-t 0 -r 1 -c 3"),
-    ("discrete inputs 10001-10002", "-t 1 -r 1 -c 2"),
-    ("write setpoint 40001 := 22.5 (float32 ABCD)", "-t 4:float -B -r 1 22.5"),
-    ("switch the pump (coil 00001) off", "-t 0 -r 1 0"),
+    (
+        "input registers 30001-30002, float32 ABCD (boiler temperature)",
+        "-t 3:float -B -r 1 -c 1",
+        "",
+    ),
+    ("input registers 30008-30009, uint32 ABCD (energy meter)", "-t 3:int -B -r 8 -c 1", ""),
+    ("holding registers 40001-40016, raw", "-t 4 -r 1 -c 16", ""),
+    ("coils 00001-00003", "-t 0 -r 1 -c 3", ""),
+    ("discrete inputs 10001-10002", "-t 1 -r 1 -c 2", ""),
+    ("write setpoint 40001 := 22.5 (float32 ABCD)", "-t 4:float -B -r 1", "22.5"),
+    ("switch the pump (coil 00001) off", "-t 0 -r 1", "0"),
 )
+"""(what, mbpoll options, values to write): reads have no values."""
 
 
-def mbpoll_command(args: str, port: int, host: str = "127.0.0.1") -> str:
-    """A ready-to-paste mbpoll command: one request, then exit."""
-    return f"mbpoll -m tcp -p {port} -a 1 -1 {args} {host}"
+def mbpoll_command(args: str, port: int, host: str = "127.0.0.1", values: str = "") -> str:
+    """A ready-to-paste mbpoll command: one request, then exit (values follow the host)."""
+    return f"mbpoll -m tcp -p {port} -a 1 -1 {args} {host} {values}".rstrip()
 
 
 # --- config directory and process -------------------------------------------------------------
