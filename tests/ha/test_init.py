@@ -59,15 +59,23 @@ async def test_unload_closes_connected_clients(
 async def test_reload_with_a_connected_client_never_hits_address_in_use(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, port: int
 ) -> None:
-    client = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, reconnect_delay=0)
-    assert await client.connect()
-    try:
-        for _ in range(3):
+    """Every reload happens while a client is connected and has just been served."""
+    for _ in range(10):
+        client = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, reconnect_delay=0)
+        assert await client.connect()
+        try:
+            # Unmapped under the "error" policy: an exception response, but a served request.
+            response = await client.read_holding_registers(0, count=1)
+            assert response.exception_code == 2
+            server = loaded_entry.runtime_data.server
+            assert len(server.connections) == 1
             assert await hass.config_entries.async_reload(loaded_entry.entry_id)
-            await hass.async_block_till_done()
             assert loaded_entry.state is ConfigEntryState.LOADED
-    finally:
-        client.close()
+            assert server.connections == []  # the old server closed the client ...
+            assert loaded_entry.runtime_data.server is not server  # ... a new one listens
+            assert loaded_entry.runtime_data.server.is_serving
+        finally:
+            client.close()
 
 
 async def test_device_created_with_version(

@@ -318,6 +318,59 @@ async def test_reconfigure_entity_row_keeps_its_own_address(
     assert added.subentries["hr0"].title == "HR 0 (40001) · sensor.existing · uint32"
 
 
+def section_values(result: Any, name: str) -> dict[str, Any]:
+    """Defaults and suggested values of a collapsed section's fields."""
+    for key, value in result["data_schema"].schema.items():
+        if key == name:
+            values: dict[str, Any] = {}
+            for field in value.schema.schema:
+                suggested = (field.description or {}).get("suggested_value")
+                default = field.default() if callable(field.default) else None
+                values[str(field)] = suggested if suggested is not None else default
+            return values
+    raise KeyError(name)
+
+
+async def test_a_refused_row_keeps_everything_typed_and_the_stored_row(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    before = dict(added.subentries["hr0"].data)
+    result = await added.start_subentry_reconfigure_flow(hass, "hr0")
+    result = await step(hass, result, {"entity_id": "sensor.existing"})
+    result = await step(hass, result, {"area": "holding_register"})
+    typed = {
+        "address": 0,
+        "data_type": "float32",
+        "scale": 0.1,
+        "offset": 5,
+        "unit": "°C",
+        "advanced": {"word_order": "little", "byte_order": "little", "unavailable_value": -1},
+    }
+    # a float32 at 65535 would need register 65536
+    result = await step(hass, result, {**typed, "address": 65535})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"address": "invalid_address"}
+    assert result["description_placeholders"]["address_error"]
+    # Nothing typed is lost: the form comes back with the user's values ...
+    for name in ("address", "data_type", "scale", "offset"):
+        assert default_of(result, name) == {**typed, "address": 65535}[name], name
+    unit = next(key for key in result["data_schema"].schema if key == "unit")
+    assert unit.description == {"suggested_value": "°C"}
+    assert section_values(result, "advanced") == {
+        "word_order": "little",
+        "byte_order": "little",
+        "bit": None,
+        "length": None,
+        "unavailable_value": -1,
+    }
+    # ... and the stored row is untouched until a valid submit.
+    assert dict(added.subentries["hr0"].data) == before
+    result = await step(hass, result, typed)
+    assert result["reason"] == "reconfigure_successful"
+    data = added.subentries["hr0"].data
+    assert (data["scale"], data["unit"], data["word_order"]) == (0.1, "°C", "little")
+
+
 async def test_reconfigure_to_another_entity_and_area(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
