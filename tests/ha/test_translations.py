@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from custom_components.modbus_server.config_flow import ADVANCED_FIELDS, POINT_FIELDS
+from custom_components.modbus_server.bindings import get_binding, supported_domains
+from custom_components.modbus_server.config_flow import (
+    ADVANCED_FIELDS,
+    ATTRIBUTE_STATE,
+    POINT_FIELDS,
+)
+from custom_components.modbus_server.modbus.area import Area
+from custom_components.modbus_server.registermap import ByteOrder, DataType, WordOrder
 from custom_components.modbus_server.sensor import SENSORS
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "modbus_server"
@@ -65,3 +73,51 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
     assert set(data["services"]) == {"export_register_map", "set_value"}
     icons = json.loads((PACKAGE / "icons.json").read_text())
     assert set(icons["services"]) == set(data["services"])
+
+
+SOURCES = [
+    path
+    for path in PACKAGE.rglob("*.py")
+    if not {"modbus", "registermap"} & set(path.relative_to(PACKAGE).parts[:-1])
+]
+
+
+def _literals(pattern: str) -> set[str]:
+    return {match for path in SOURCES for match in re.findall(pattern, path.read_text())}
+
+
+def _keys(node: object, section: str) -> set[str]:
+    """Every key of every `section` dict anywhere in the strings."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == section and isinstance(value, dict):
+                found |= set(value)
+            found |= _keys(value, section)
+    return found
+
+
+def test_every_key_the_code_uses_is_translated() -> None:
+    """Scanned from the code, so a new error, abort or exception cannot go untranslated."""
+    data = strings()
+    errors = _literals(r'errors\[[^\]]+\] = "(\w+)"')
+    aborts = _literals(r'reason="(\w+)"')
+    keys = _literals(r'translation_key="(\w+)"')
+    # the patterns still match the code
+    assert len(errors) > 5
+    assert len(aborts) > 2
+    assert len(keys) > 5
+    assert errors <= _keys(data, "error")
+    assert aborts <= _keys(data, "abort")
+    entity_keys = {key for platform in data["entity"].values() for key in platform}
+    assert keys <= set(data["exceptions"]) | entity_keys | set(data["issues"])
+
+
+def test_every_selector_option_is_translated() -> None:
+    options = {name: set(sel["options"]) for name, sel in strings()["selector"].items()}
+    assert options["area"] == {str(area) for area in Area}
+    assert options["data_type"] == {str(data_type) for data_type in DataType}
+    assert options["word_order"] == {str(order) for order in WordOrder}
+    assert options["byte_order"] == {str(order) for order in ByteOrder}
+    attributes = {a for d in supported_domains() for a in get_binding(d).attributes()}  # type: ignore[union-attr]
+    assert options["attribute"] == {ATTRIBUTE_STATE} | attributes
