@@ -378,14 +378,14 @@ class HassClient:
     # --- startup and authentication ---
 
     async def wait_http(self, proc: HassProcess | None = None, timeout: float = 90.0) -> None:
-        """Wait until the onboarding endpoint answers (HTTP is up, onboarding loaded)."""
+        """Wait until the HTTP API answers (404 once onboarding is done and unloaded)."""
         deadline = time.monotonic() + timeout
         while True:
             if proc is not None and not proc.alive():
                 raise RuntimeError(f"hass exited ({proc.proc and proc.proc.returncode})")
             with contextlib.suppress(aiohttp.ClientError, OSError):
                 async with self.session.get(f"{self.url}/api/onboarding") as resp:
-                    if resp.status == 200:
+                    if resp.status in (200, 404):
                         return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Home Assistant at {self.url} did not answer")
@@ -406,8 +406,9 @@ class HassClient:
     async def onboard_or_login(self, creds: Credentials) -> None:
         """Create the owner on a fresh instance (onboarding), else log in; get a token."""
         async with self.session.get(f"{self.url}/api/onboarding") as resp:
-            steps = await resp.json()
-        user_done = any(s["step"] == "user" and s["done"] for s in steps)
+            # 404: onboarding finished, its views are gone.
+            steps = await resp.json() if resp.status == 200 else []
+        user_done = resp.status == 404 or any(s["step"] == "user" and s["done"] for s in steps)
         if user_done:
             code = await self._login_flow(creds)
         else:
