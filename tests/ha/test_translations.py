@@ -6,15 +6,23 @@ import json
 import re
 from pathlib import Path
 
+import probatio
+import yaml
+
 from custom_components.modbus_server.bindings import get_binding, supported_domains
 from custom_components.modbus_server.config_flow import (
     ADVANCED_FIELDS,
     ATTRIBUTE_STATE,
     POINT_FIELDS,
 )
+from custom_components.modbus_server.const import (
+    SERVICE_EXPORT_REGISTER_MAP,
+    SERVICE_SET_VALUE,
+)
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.registermap import ByteOrder, DataType, WordOrder
 from custom_components.modbus_server.sensor import SENSORS
+from custom_components.modbus_server.services import EXPORT_SCHEMA, SET_VALUE_SCHEMA
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "modbus_server"
 
@@ -121,3 +129,18 @@ def test_every_selector_option_is_translated() -> None:
     assert options["byte_order"] == {str(order) for order in ByteOrder}
     attributes = {a for d in supported_domains() for a in get_binding(d).attributes()}  # type: ignore[union-attr]
     assert options["attribute"] == {ATTRIBUTE_STATE} | attributes
+
+
+def test_services_yaml_matches_the_registered_schemas() -> None:
+    """services.yaml, the schemas and the strings name the same actions and fields."""
+    described = yaml.safe_load((PACKAGE / "services.yaml").read_text())
+    schemas = {SERVICE_EXPORT_REGISTER_MAP: EXPORT_SCHEMA, SERVICE_SET_VALUE: SET_VALUE_SCHEMA}
+    assert set(described) == set(schemas) == set(strings()["services"])
+    for name, schema in schemas.items():
+        fields = {str(key) for key in schema.schema}
+        assert set(described[name]["fields"]) == fields, name
+        assert set(strings()["services"][name]["fields"]) == fields, name
+        required = {str(key) for key in schema.schema if isinstance(key, probatio.Required)}
+        assert {f for f, spec in described[name]["fields"].items() if spec.get("required")} == (
+            required
+        ), name
