@@ -284,19 +284,21 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
 
         exclude = entry.entry_id if entry is not None else None
         taken = _taken_ports(self._async_current_entries(include_ignore=False), exclude)
-        unchanged = (
-            entry is not None
-            and entry.data.get(CONF_PORT) == port
-            and entry.data.get(CONF_BIND_ADDRESS) == bind
-        )
+        current: Mapping[str, Any] = entry.data if entry is not None else {}
+        same_port = current.get(CONF_PORT) == port
+        # This entry's own running server may be what holds the port (e.g. moving it from
+        # 127.0.0.1 to all interfaces): "in use" then proves nothing, the reload stops it
+        # first. Should another program hold the new address, setup retries (not ready).
+        own_port = same_port and entry is not None and entry.state is ConfigEntryState.LOADED
         if port in taken:
             errors[CONF_PORT] = "port_configured"
-        elif not unchanged:
+        elif not (same_port and current.get(CONF_BIND_ADDRESS) == bind):
             try:
                 await self.hass.async_add_executor_job(try_bind, bind, port)
             except OSError as err:
                 key = bind_error_key(err)
-                errors[CONF_BIND_ADDRESS if key == "address_not_available" else CONF_PORT] = key
+                if not (own_port and key == "port_in_use"):
+                    errors[CONF_BIND_ADDRESS if key == "address_not_available" else CONF_PORT] = key
         if errors.get(CONF_PORT):
             denied = errors[CONF_PORT] == "permission_denied" and port < UNPRIVILEGED_PORT
             start = UNPRIVILEGED_PORT if denied else port + 1

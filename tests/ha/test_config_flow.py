@@ -257,3 +257,22 @@ async def test_reconfigure_a_failed_server_sets_it_up_again(hass: HomeAssistant,
     assert entry.state.name == "LOADED"
     assert entry.runtime_data.server.port == port
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_to_another_bind_address_on_the_same_port(
+    hass: HomeAssistant, port: int
+) -> None:
+    """The running server holds the port: moving it to all interfaces is not 'port in use'."""
+    entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(port))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(port, bind_address="0.0.0.0")
+    )
+    assert result["type"] is FlowResultType.ABORT, result.get("errors")
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state.name == "LOADED"
+    assert entry.runtime_data.server.addresses[0][:2] == ("0.0.0.0", port)
+    await hass.config_entries.async_unload(entry.entry_id)
