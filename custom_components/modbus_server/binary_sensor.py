@@ -33,9 +33,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add 'client connected' and one binary sensor per owned discrete input."""
-    async_add_entities([ClientConnectedBinarySensor(entry, CLIENT_CONNECTED)])
-    for point in entry.runtime_data.owned_points(Area.DISCRETE_INPUT):
-        async_add_entities([OwnedBinarySensor(entry, point)])
+    owned = entry.runtime_data.owned_points(Area.DISCRETE_INPUT)
+    async_add_entities(
+        [
+            ClientConnectedBinarySensor(entry, CLIENT_CONNECTED),
+            *(OwnedBinarySensor(entry, point) for point in owned),
+        ]
+    )
 
 
 class ClientConnectedBinarySensor(ModbusServerDiagnosticEntity, BinarySensorEntity):

@@ -42,10 +42,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One number per owned holding register."""
-    for point in entry.runtime_data.owned_points(Area.HOLDING_REGISTER):
-        if point.data_type is DataType.STRING:
-            continue  # a text value is no number; the flow refuses this combination
-        async_add_entities([OwnedNumber(entry, point)])
+    async_add_entities(
+        OwnedNumber(entry, point)
+        for point in entry.runtime_data.owned_points(Area.HOLDING_REGISTER)
+        # A text value is no number; the flow refuses this combination, an import may not.
+        if point.data_type is not DataType.STRING
+    )
 
 
 class OwnedNumber(OwnedPointEntity, RestoreNumber):

@@ -72,9 +72,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the diagnostic sensors and one sensor per owned input register."""
-    async_add_entities(ModbusServerSensor(entry, description) for description in SENSORS)
-    for point in entry.runtime_data.owned_points(Area.INPUT_REGISTER):
-        async_add_entities([OwnedSensor(entry, point)])
+    owned = entry.runtime_data.owned_points(Area.INPUT_REGISTER)
+    async_add_entities(
+        [
+            *(ModbusServerSensor(entry, description) for description in SENSORS),
+            *(OwnedSensor(entry, point) for point in owned),
+        ]
+    )
 
 
 class ModbusServerSensor(ModbusServerDiagnosticEntity, SensorEntity):

@@ -23,8 +23,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One switch per owned coil."""
-    for point in entry.runtime_data.owned_points(Area.COIL):
-        async_add_entities([OwnedSwitch(entry, point)])
+    async_add_entities(
+        OwnedSwitch(entry, point) for point in entry.runtime_data.owned_points(Area.COIL)
+    )
 
 
 class OwnedSwitch(OwnedPointEntity, SwitchEntity):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 import pytest
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNKNOWN
@@ -55,15 +53,6 @@ def subentries() -> list[ConfigSubentryData]:
             point_data("input_register", 10, "float32", entity_id="sensor.outside"), "mapped"
         ),
     ]
-
-
-@pytest.fixture
-async def client(loaded_entry: MockConfigEntry, port: int) -> AsyncGenerator[AsyncModbusTcpClient]:
-    """A pymodbus client connected to the running server."""
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    yield modbus
-    modbus.close()
 
 
 async def test_owned_entities_exist_per_area(
@@ -152,6 +141,21 @@ async def test_set_value_refuses_values_that_do_not_fit(
             "number", "set_value", {ATTR_ENTITY_ID: SETPOINT, "value": 100000}, blocking=True
         )
     assert hass.states.get(ALARM).state == STATE_UNKNOWN  # type: ignore[union-attr]
+
+
+async def test_set_value_takes_numeric_text_for_a_number(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, client: AsyncModbusTcpClient
+) -> None:
+    await hass.services.async_call(
+        DOMAIN, "set_value", {ATTR_ENTITY_ID: SETPOINT, "value": "12.5"}, blocking=True
+    )
+    assert hass.states.get(SETPOINT).state == "12.5"  # type: ignore[union-attr]
+    assert (await client.read_holding_registers(0, count=1)).registers == [25]  # scale 0.5
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN, "set_value", {ATTR_ENTITY_ID: SETPOINT, "value": "warm"}, blocking=True
+        )
+    assert hass.states.get(SETPOINT).state == "12.5"  # type: ignore[union-attr]
 
 
 async def test_set_value_only_targets_owned_points(
