@@ -79,6 +79,7 @@ from .helpers import (
     data_from_point,
     entry_points,
     next_free_port,
+    optional_int,
     parse_allowed_clients,
     point_from_data,
     point_title,
@@ -568,8 +569,8 @@ class PointSubentryFlow(_TableFlow):
                     CONF_UNIT: user_input.get(CONF_UNIT) or None,
                     CONF_WORD_ORDER: advanced.get(CONF_WORD_ORDER, WordOrder.BIG.value),
                     CONF_BYTE_ORDER: advanced.get(CONF_BYTE_ORDER, ByteOrder.BIG.value),
-                    CONF_BIT: _int_or_none(advanced.get(CONF_BIT)),
-                    CONF_LENGTH: _int_or_none(advanced.get(CONF_LENGTH)),
+                    CONF_BIT: optional_int(advanced.get(CONF_BIT)),
+                    CONF_LENGTH: optional_int(advanced.get(CONF_LENGTH)),
                     CONF_UNAVAILABLE_VALUE: advanced.get(CONF_UNAVAILABLE_VALUE),
                 }
             )
@@ -587,14 +588,9 @@ class PointSubentryFlow(_TableFlow):
         )
 
     def _validate(self) -> tuple[dict[str, str], dict[str, str]]:
-        if (
-            self._data[CONF_ENTITY_ID] is None
-            and self._data[CONF_AREA] == Area.HOLDING_REGISTER
-            and self._data[CONF_DATA_TYPE] == DataType.STRING
-        ):
-            # An owned holding register becomes a number entity: text does not fit.
-            return {CONF_DATA_TYPE: "owned_string"}, {}
         point = point_from_data(self._data, self._editing_id() or "new")
+        if _owned_text(point):
+            return {CONF_DATA_TYPE: "owned_string"}, {}
         problems = validate_point(point)
         if not problems:
             try:
@@ -679,8 +675,13 @@ class PointSubentryFlow(_TableFlow):
         return probatio.Schema(fields)
 
 
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None or value == "" else int(value)
+def _owned_text(point: Point) -> bool:
+    """An owned holding register becomes a number entity: text does not fit."""
+    return (
+        point.source is None
+        and point.area is Area.HOLDING_REGISTER
+        and point.data_type is DataType.STRING
+    )
 
 
 class BulkSubentryFlow(_TableFlow):
@@ -814,6 +815,8 @@ class ImportSubentryFlow(_TableFlow):
         for point in points:
             entity_id, attribute = split_source(point.source)
             if entity_id is None:
+                if _owned_text(point):
+                    problems.append(f"{point.label}: an owned holding register cannot be text")
                 continue
             binding = get_binding(entity_id.partition(".")[0])
             if binding is None:

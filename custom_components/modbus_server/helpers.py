@@ -153,8 +153,8 @@ def point_from_data(data: Mapping[str, Any], key: str = "") -> Point:
         offset=float(data.get(CONF_OFFSET, 0.0)),
         word_order=WordOrder(data.get(CONF_WORD_ORDER, WordOrder.BIG)),
         byte_order=ByteOrder(data.get(CONF_BYTE_ORDER, ByteOrder.BIG)),
-        bit=_optional_int(data.get(CONF_BIT)),
-        length=_optional_int(data.get(CONF_LENGTH)),
+        bit=optional_int(data.get(CONF_BIT)),
+        length=optional_int(data.get(CONF_LENGTH)),
         writable=bool(data.get(CONF_WRITABLE, False)),
         unavailable_value=data.get(CONF_UNAVAILABLE_VALUE),
         unit=data.get(CONF_UNIT) or None,
@@ -186,7 +186,8 @@ def data_from_point(point: Point) -> dict[str, Any]:
     }
 
 
-def _optional_int(value: Any) -> int | None:
+def optional_int(value: Any) -> int | None:
+    """An optional whole number from a form or subentry (empty text counts as none)."""
     return None if value is None or value == "" else int(value)
 
 

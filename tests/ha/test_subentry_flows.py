@@ -553,6 +553,10 @@ async def test_import_adds_every_row(
             "area,address,data_type,source\nholding_register,50,int16,nodomain.a\n",
             "domain not supported",
         ),
+        (
+            "area,address,data_type,length,name\nholding_register,50,string,4,label\n",
+            "cannot be text",
+        ),
     ],
 )
 async def test_import_is_all_or_nothing(
