@@ -78,7 +78,7 @@ def pack_bits(bits: Sequence[int | bool]) -> bytes:
         return b""
     try:
         raw = bytes(bits)  # fast for bools and small ints
-    except (TypeError, ValueError):
+    except TypeError, ValueError:
         raw = bytes(map(bool, bits))
     digits = raw.translate(_BITS_TO_ASCII)
     return int(digits[::-1], 2).to_bytes((len(bits) + 7) // 8, "little")
