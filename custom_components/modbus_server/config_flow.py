@@ -247,9 +247,19 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def _async_suggest_port(self, start: int, exclude: str | None) -> int:
+        """The first free port from `start`; from 5020 when every privileged one is refused.
+
+        Home Assistant not running as root may not listen below 1024: suggesting 502 would
+        only lead to a "permission denied" on submit.
+        """
         taken = _taken_ports(self._async_current_entries(include_ignore=False), exclude)
-        port = await self.hass.async_add_executor_job(next_free_port, BIND_ALL_IPV4, start, taken)
-        return port if port is not None else start
+        for first in dict.fromkeys((start, max(start, UNPRIVILEGED_PORT))):
+            port = await self.hass.async_add_executor_job(
+                next_free_port, BIND_ALL_IPV4, first, taken
+            )
+            if port is not None:
+                return port
+        return start
 
     async def _async_validate(
         self, user_input: Mapping[str, Any], entry: ConfigEntry | None

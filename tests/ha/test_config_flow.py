@@ -15,7 +15,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.modbus_server.const import DOMAIN
-from custom_components.modbus_server.helpers import next_free_port
+from custom_components.modbus_server.helpers import next_free_port, try_bind
 
 from .conftest import find_free_port, point_data, point_subentry, server_data
 
@@ -87,6 +87,24 @@ async def test_user_form_falls_back_to_502_without_free_port(hass: HomeAssistant
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     port_key = next(key for key in result["data_schema"].schema if key == CONF_PORT)
     assert port_key.default() == 502
+
+
+async def test_user_form_suggests_an_unprivileged_port_without_root(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """Below 1024 every bind is refused (as for a non-root Home Assistant): offer 5020 on."""
+    real_bind = try_bind
+
+    def bind(address: str, port: int) -> None:
+        if port < 1024:
+            raise OSError(errno.EACCES, "Permission denied")
+        real_bind(address, port)
+
+    with patch("custom_components.modbus_server.helpers.try_bind", side_effect=bind):
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    port_key = next(key for key in result["data_schema"].schema if key == CONF_PORT)
+    assert port_key.default() >= 5020
+    assert port_key.default() == next_free_port("0.0.0.0", 5020)
 
 
 async def test_port_in_use_is_refused_and_the_next_free_port_suggested(
