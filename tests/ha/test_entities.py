@@ -158,6 +158,16 @@ async def test_set_value_takes_numeric_text_for_a_number(
     assert hass.states.get(SETPOINT).state == "12.5"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(("value", "state"), [("On", STATE_ON), ("no", STATE_OFF), (1, STATE_ON)])
+async def test_set_value_takes_on_off_text_for_a_binary_sensor(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, value: object, state: str
+) -> None:
+    await hass.services.async_call(
+        DOMAIN, "set_value", {ATTR_ENTITY_ID: ALARM, "value": value}, blocking=True
+    )
+    assert hass.states.get(ALARM).state == state  # type: ignore[union-attr]
+
+
 async def test_set_value_only_targets_owned_points(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
