@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -51,10 +51,15 @@ class ServerMonitor:
         self.async_sample()
         return async_track_time_interval(
             self.hass,
-            lambda _now: self.async_sample(),
+            self._async_tick,
             timedelta(seconds=MONITOR_INTERVAL),
             cancel_on_shutdown=True,
         )
+
+    @callback
+    def _async_tick(self, _now: datetime) -> None:
+        # A @callback runs on the event loop; a plain function would go to a worker thread.
+        self.async_sample()
 
     @callback
     def async_sample(self, now: float | None = None) -> None:

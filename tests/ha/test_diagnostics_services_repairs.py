@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.pdu import ExceptionResponse
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
-from custom_components.modbus_server.const import DOMAIN
+from custom_components.modbus_server.const import DOMAIN, MONITOR_INTERVAL
 from custom_components.modbus_server.registermap import import_csv, import_json
 
 from .conftest import point_data, point_subentry, server_data
@@ -166,7 +169,8 @@ async def test_diagnostic_entities_follow_the_clients(
     response = await client.read_coils(50, count=1)
     assert isinstance(response, ExceptionResponse) or response.isError()
     monitor = loaded_entry.runtime_data.monitor
-    monitor.async_sample()
+    # the periodic sample, as HA's scheduler runs it (on the event loop)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=MONITOR_INTERVAL + 1))
     await hass.async_block_till_done()
     assert hass.states.get("sensor.plant_connected_clients").state == "1"  # type: ignore[union-attr]
     assert hass.states.get("binary_sensor.plant_client_connected").state == "on"  # type: ignore[union-attr]
@@ -180,7 +184,7 @@ async def test_diagnostic_entities_follow_the_clients(
         await hass.async_block_till_done()
         if not loaded_entry.runtime_data.server.connections:
             break
-    monitor.async_sample()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2 * MONITOR_INTERVAL + 2))
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.plant_client_connected").state == "off"  # type: ignore[union-attr]
     # the last client is remembered after it left
