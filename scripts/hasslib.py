@@ -104,7 +104,7 @@ DEMO_TABLE: tuple[Row, ...] = (
     # coils (0xxxx): read/write bits
     Row("coil", 0, "bool", "input_boolean.pump", writable=True),
     Row("coil", 1, "bool", "switch.heater", writable=True),
-    Row("coil", 2, "bool", None, name="Remote enable", writable=True),
+    Row("coil", 2, "bool", None, name="Remote enable", writable=True, unavailable_value=0),
     # discrete inputs (1xxxx): read-only bits
     Row("discrete_input", 0, "bool", "binary_sensor.pump_running"),
     Row("discrete_input", 1, "bool", "input_boolean.alarm"),
@@ -131,7 +131,16 @@ DEMO_TABLE: tuple[Row, ...] = (
         word_order="little",
         byte_order="little",
     ),
-    Row("holding_register", 14, "int16", None, name="Setpoint offset", writable=True, scale=0.1),
+    Row(
+        "holding_register",
+        14,
+        "int16",
+        None,
+        name="Setpoint offset",
+        writable=True,
+        scale=0.1,
+        unavailable_value=0,
+    ),
     Row("holding_register", 15, "bit", "input_boolean.pump", bit=0),
     Row("holding_register", 15, "bit", "input_boolean.alarm", bit=1),
 )

@@ -101,12 +101,6 @@ async def test_tshark_decodes_a_session_without_malformed_packets(ha: HA, tmp_pa
     assert "Illegal data address" in text
 
 
-@pytest.mark.xfail(
-    reason="integration bug: monitor.py passes a plain lambda to async_track_time_interval, "
-    "so HA runs it in a worker thread and async_dispatcher_send raises every 5 s; the "
-    "diagnostic entities never update",
-    strict=False,
-)
 async def test_diagnostic_sensor_counts_connected_clients(ha: HA) -> None:
     client = AsyncModbusTcpClient("127.0.0.1", port=ha.modbus_port, timeout=5, retries=0)
     assert await client.connect()
@@ -126,10 +120,6 @@ async def test_diagnostic_sensor_counts_connected_clients(ha: HA) -> None:
         client.close()
 
 
-@pytest.mark.xfail(
-    reason="integration bug: thread-safety error from monitor.py (see above) is logged",
-    strict=False,
-)
 def test_home_assistant_logged_no_error_from_the_integration(ha: HA) -> None:
     log = (ha.proc.config_dir / "home-assistant.log").read_text(errors="replace")
     problems = [
