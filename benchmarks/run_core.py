@@ -158,16 +158,30 @@ def build() -> None:
             sys.exit(f"building {out} failed{hint}:\n{' '.join(cmd)}\n{res.stderr}")
 
 
+def server_log(name: str) -> Path:
+    return BUILD / f"{name}_server.log"
+
+
+def log_tail(name: str, limit: int = 2000) -> str:
+    try:
+        return server_log(name).read_text(errors="replace")[-limit:]
+    except OSError:
+        return ""
+
+
 def start_server(name: str, cpu: int | None) -> ServerProc:
     if name == "libmodbus":
         cmd = [str(BUILD / "libmodbus_server"), str(DATA_SIZE)]
     else:
         cmd = [sys.executable, str(CORE / f"{name}_server.py"), str(DATA_SIZE)]
+    log = server_log(name).open("ab")  # stderr: a pipe nobody reads could fill and stall it
+    log.write(f"--- {time.strftime('%H:%M:%S')} {' '.join(cmd)}\n".encode())
+    log.flush()
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         cwd=ROOT,
         preexec_fn=_preexec(cpu),  # noqa: PLW1509 - no threads here; affinity + PDEATHSIG
     )
@@ -184,11 +198,13 @@ def start_server(name: str, cpu: int | None) -> ServerProc:
             buf += chunk
     line = buf.decode(errors="replace").split("\n", 1)[0]
     if line.startswith("PORT ") and line.split()[1].isdigit():
+        log.close()  # the child keeps its own descriptor
         return ServerProc(name, proc, int(line.split()[1]))
     if proc.poll() is None:
         proc.kill()
-    _, err_bytes = proc.communicate(timeout=5)
-    err = err_bytes.decode(errors="replace")
+    proc.wait(timeout=5)
+    log.close()
+    err = log_tail(name, 3000)
     raise RuntimeError(f"{name} server did not start: {line!r}\n{err[-3000:]}")
 
 
@@ -200,10 +216,9 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=3)
-    for stream in (proc.stdout, proc.stderr):
-        if stream:
-            with contextlib.suppress(OSError):
-                stream.close()
+    if proc.stdout:
+        with contextlib.suppress(OSError):
+            proc.stdout.close()
 
 
 def run_load(
@@ -406,6 +421,7 @@ def main() -> int:
 
     build()
     servers: dict[str, ServerProc] = {}
+    deaths: list[str] = []
     results: dict[tuple[str, Scenario], Result] = {}
     load_before = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -425,9 +441,22 @@ def main() -> int:
         )
         for sc in scenarios:
             for _ in range(args.repeat):
-                for name, srv in servers.items():  # interleaved: same conditions for all
+                for name in list(servers):  # interleaved: same conditions for all servers
+                    srv = servers[name]
                     if srv.proc.poll() is not None:
-                        continue
+                        code = srv.proc.returncode
+                        deaths.append(f"{name} (exit code {code}) before {sc.name}")
+                        print(
+                            f"!! {name} server is not running (exit code {code}); restarting. "
+                            f"Log tail ({server_log(name)}):\n{log_tail(name)}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        try:
+                            srv = servers[name] = start_server(name, srv_cpu)
+                        except RuntimeError as exc:
+                            print(f"!! {name}: restart failed: {exc}", file=sys.stderr)
+                            continue
                     out = None
                     for _attempt in range(1 + max(0, args.noisy_retries)):
                         if args.quiet_below > 0:
@@ -458,7 +487,7 @@ def main() -> int:
                         flush=True,
                     )
                     if not out["server_alive"]:
-                        print(f"!! {name} server died", file=sys.stderr)
+                        print(f"!! {name} server died during {sc.name}", file=sys.stderr)
     finally:
         for srv in servers.values():
             stop_server(srv.proc)
@@ -472,7 +501,7 @@ def main() -> int:
     ]
     print()
     print_table(results, scenarios)
-    missing = [n for n in SERVERS if n not in servers]
+    missing = [n for n in names if n not in servers]
     if missing:
         print(f"\nnot benchmarked: {', '.join(missing)}")
     checks = check_targets(results, scenarios)
@@ -484,6 +513,9 @@ def main() -> int:
     if "ours" not in servers:
         print("  [MISS] our server was not benchmarked")
         misses += 1
+    for death in deaths:
+        print(f"  [{'MISS' if death.startswith('ours') else 'NOTE'}] server exited: {death}")
+        misses += death.startswith("ours")
     print(
         f"\n{len(checks) - misses if checks else 0}/{len(checks)} targets met; "
         f"load avg before {load_before[0]:.2f}, after {load_after[0]:.2f}"
