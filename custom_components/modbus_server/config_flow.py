@@ -791,19 +791,29 @@ class ImportSubentryFlow(_TableFlow):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Paste the text; it is parsed and validated against the existing table."""
         errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {}
+        placeholders: dict[str, str] = {"details": ""}
+        text = ""
         if user_input is not None:
             text = user_input["text"]
             details = self._parse(text)
             if details:
+                # An error alert shows one run of text: the list goes into the description
+                # (Markdown), and the pasted text stays in the field to be corrected.
                 errors["text"] = "import_invalid"
-                placeholders["details"] = "\n".join(details[:ERROR_DETAILS])
+                shown = details[:ERROR_DETAILS]
+                if len(details) > ERROR_DETAILS:
+                    shown.append(f"… {len(details) - ERROR_DETAILS} more")
+                placeholders["details"] = "\n\n" + "\n".join(f"- {line}" for line in shown)
             else:
                 return await self.async_step_confirm()
         return self.async_show_form(
             step_id="user",
             data_schema=probatio.Schema(
-                {probatio.Required("text"): TextSelector(TextSelectorConfig(multiline=True))}
+                {
+                    probatio.Required("text", description=_suggested(text)): TextSelector(
+                        TextSelectorConfig(multiline=True)
+                    )
+                }
             ),
             errors=errors,
             description_placeholders=placeholders,

@@ -597,3 +597,21 @@ def test_pick_area_falls_back_to_the_first_area() -> None:
     assert _pick_area(binding, [Area.HOLDING_REGISTER, Area.INPUT_REGISTER], True) is (  # type: ignore[arg-type]
         Area.INPUT_REGISTER
     )
+
+
+async def test_a_refused_import_keeps_the_text_and_lists_the_problems(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    """The pasted text stays in the field; the problems are a Markdown list, one per line."""
+    result = await start(hass, added, "import")
+    assert result["description_placeholders"] == {"details": ""}
+    lines = [f"coil,bad{n},bool" for n in range(12)]
+    text = "area,address,data_type\n" + "\n".join(lines) + "\n"
+    result = await step(hass, result, {"text": text})
+    assert result["errors"] == {"text": "import_invalid"}
+    details = result["description_placeholders"]["details"]
+    assert details.startswith("\n\n- line 2: ")
+    assert details.count("\n- ") == 11  # ten problems, then how many more
+    assert details.endswith("- … 2 more")
+    (key,) = result["data_schema"].schema
+    assert key.description == {"suggested_value": text}
