@@ -314,6 +314,8 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
             denied = errors[CONF_PORT] == "permission_denied" and port < UNPRIVILEGED_PORT
             start = UNPRIVILEGED_PORT if denied else port + 1
             suggestion = await self.hass.async_add_executor_job(next_free_port, bind, start, taken)
+            # The field now shows the suggestion: the message names the refused port too.
+            placeholders["port"] = str(port)
             placeholders["suggested_port"] = str(suggestion) if suggestion else "-"
             if suggestion is not None:
                 data[CONF_PORT] = suggestion

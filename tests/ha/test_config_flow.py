@@ -117,6 +117,8 @@ async def test_port_in_use_is_refused_and_the_next_free_port_suggested(
         result = await hass.config_entries.flow.async_configure(result["flow_id"], form_input(port))
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == {CONF_PORT: "port_in_use"}
+        # the field is changed to the suggestion: the message names the refused port
+        assert result["description_placeholders"]["port"] == str(port)
         suggested = int(result["description_placeholders"]["suggested_port"])
         assert suggested > port
         port_key = next(key for key in result["data_schema"].schema if key == CONF_PORT)
@@ -138,7 +140,7 @@ async def test_permission_denied_suggests_an_unprivileged_port(hass: HomeAssista
     ):
         result = await hass.config_entries.flow.async_configure(result["flow_id"], form_input(502))
     assert result["errors"] == {CONF_PORT: "permission_denied"}
-    assert result["description_placeholders"]["suggested_port"] == "5020"
+    assert result["description_placeholders"] == {"port": "502", "suggested_port": "5020"}
     assert finder.call_args.args[1] == 5020
 
 
