@@ -90,6 +90,7 @@ from .modbus.area import Area
 from .registermap import (
     ByteOrder,
     DataType,
+    FieldError,
     ImportFormatError,
     MapValidationError,
     Point,
@@ -605,10 +606,11 @@ class PointSubentryFlow(_TableFlow):
             return {CONF_DATA_TYPE: "owned_string"}, {}
         problems = validate_point(point)
         if not problems:
+            existing = self._existing(self._editing_id())
             try:
-                RegisterMap([*self._existing(self._editing_id()), point])
+                RegisterMap([*existing, point])
             except MapValidationError as err:
-                problems = err.errors
+                problems = [_explain_overlap(error, existing, point) for error in err.errors]
         return _field_errors(problems)
 
     def _finish(self) -> SubentryFlowResult:
@@ -685,6 +687,25 @@ class PointSubentryFlow(_TableFlow):
             probatio.Schema(advanced), {"collapsed": True}
         )
         return probatio.Schema(fields)
+
+
+def _explain_overlap(error: FieldError, existing: list[Point], point: Point) -> FieldError:
+    """An overlap in the user's words: the row it hits (by its title) and a free address.
+
+    The register map names both points by their internal labels, and which one it reports
+    depends on their order; `existing` plus `point` (last) is the list it validated.
+    """
+    if error.field != CONF_ADDRESS or error.related is None:
+        return error
+    new_index = len(existing)
+    other_index = error.related if error.index == new_index else error.index
+    assert other_index is not None
+    free = RegisterMap(existing).next_free_address(point.area, point.register_count)
+    return FieldError(
+        CONF_ADDRESS,
+        f"Overlaps the row {point_title(existing[other_index])}. "
+        f"The next free address for this type is {free}.",
+    )
 
 
 def _owned_text(point: Point) -> bool:

@@ -172,7 +172,16 @@ async def test_register_map_errors_are_shown_on_their_fields(
     # overlaps the existing int32 at HR 0..1
     result = await step(hass, result, {**base, "address": 1})
     assert result["errors"] == {"address": "invalid_address"}
-    assert "overlaps" in result["description_placeholders"]["address_error"]
+    # named by the row's title, with the address that is free
+    assert result["description_placeholders"]["address_error"] == (
+        "Overlaps the row HR 0 (40001) · sensor.existing · int32. "
+        "The next free address for this type is 2."
+    )
+    # reported the same way when the new row starts before the existing one
+    result = await step(hass, result, {**base, "address": 0, "data_type": "int16"})
+    assert result["description_placeholders"]["address_error"].startswith(
+        "Overlaps the row HR 0 (40001) · sensor.existing · int32."
+    )
 
     # scale 0 is refused by validate_point
     result = await step(hass, result, {**base, "address": 20, "scale": 0})
@@ -615,3 +624,14 @@ async def test_a_refused_import_keeps_the_text_and_lists_the_problems(
     assert details.endswith("- … 2 more")
     (key,) = result["data_schema"].schema
     assert key.description == {"suggested_value": text}
+
+
+def test_only_overlaps_are_reworded() -> None:
+    from custom_components.modbus_server.config_flow import _explain_overlap  # noqa: PLC0415
+    from custom_components.modbus_server.registermap import FieldError  # noqa: PLC0415
+
+    point = Point(area=Area.HOLDING_REGISTER, address=0, data_type=_dt("bit"), bit=1)
+    mismatch = FieldError("writable", "bit points of one register ...", 1, "", 0)
+    assert _explain_overlap(mismatch, [point], point) is mismatch
+    plain = FieldError("address", "out of range", 1)
+    assert _explain_overlap(plain, [point], point) is plain
