@@ -595,7 +595,7 @@ class PointSubentryFlow(_TableFlow):
                 return self._finish()
         return self.async_show_form(
             step_id="point",
-            data_schema=self._point_schema(area),
+            data_schema=self._point_schema(area, expand=CONF_ADVANCED in errors),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -622,8 +622,14 @@ class PointSubentryFlow(_TableFlow):
             )
         return self.async_create_entry(title=title, data=self._data)
 
-    def _point_schema(self, area: Area) -> probatio.Schema:
+    def _point_schema(self, area: Area, *, expand: bool = False) -> probatio.Schema:
+        """The point form.
+
+        The advanced section opens when it holds an error to fix or a field the chosen
+        type needs (bit number, string length).
+        """
         data = self._data
+        expand = expand or data.get(CONF_DATA_TYPE) in (DataType.BIT, DataType.STRING)
         fields: dict[Any, Any] = {
             probatio.Required(CONF_ADDRESS, default=data[CONF_ADDRESS]): _box(
                 min=0, max=65535, step=1
@@ -684,7 +690,7 @@ class PointSubentryFlow(_TableFlow):
             )
         ] = _box(step="any")
         fields[probatio.Required(CONF_ADVANCED)] = section(
-            probatio.Schema(advanced), {"collapsed": True}
+            probatio.Schema(advanced), {"collapsed": not expand}
         )
         return probatio.Schema(fields)
 

@@ -635,3 +635,33 @@ def test_only_overlaps_are_reworded() -> None:
     assert _explain_overlap(mismatch, [point], point) is mismatch
     plain = FieldError("address", "out of range", 1)
     assert _explain_overlap(plain, [point], point) is plain
+
+
+def _collapsed(result: Any) -> bool:
+    return bool(result["data_schema"].schema["advanced"].options["collapsed"])
+
+
+async def test_advanced_section_opens_when_it_needs_attention(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    """Collapsed for a plain number; open on an error inside it or for bit/string types."""
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
+    result = await step(hass, result, {"area": "holding_register"})
+    assert _collapsed(result)
+    base = {"address": 20, "scale": 1, "offset": 0}
+    # a bit without its bit number: the error sits in the section, which opens
+    result = await step(hass, result, {**base, "data_type": "bit", "advanced": {}})
+    assert result["errors"] == {"advanced": "invalid_bit"}
+    assert not _collapsed(result)
+    # an error outside the section, but the type is a string: open for its length
+    result = await step(
+        hass, result, {**base, "scale": 0, "data_type": "string", "advanced": {"length": 4}}
+    )
+    assert result["errors"] == {"scale": "invalid_scale"}
+    assert not _collapsed(result)
+    # back to a plain type with an error elsewhere: collapsed again
+    result = await step(hass, result, {**base, "scale": 0, "data_type": "int16", "advanced": {}})
+    assert result["errors"] == {"scale": "invalid_scale"}
+    assert _collapsed(result)
