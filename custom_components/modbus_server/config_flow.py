@@ -326,10 +326,14 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
 # --- address table ---------------------------------------------------------------------------
 
 
+AREA_ORDER = (Area.COIL, Area.DISCRETE_INPUT, Area.INPUT_REGISTER, Area.HOLDING_REGISTER)
+"""Areas as PLC references number them: 0xxxx, 1xxxx, 3xxxx, 4xxxx."""
+
+
 def _area_selector(areas: list[Area]) -> SelectSelector:
     return SelectSelector(
         SelectSelectorConfig(
-            options=[str(area) for area in areas],
+            options=[str(area) for area in sorted(areas, key=AREA_ORDER.index)],
             mode=SelectSelectorMode.LIST,
             translation_key=CONF_AREA,
         )
@@ -500,14 +504,16 @@ class PointSubentryFlow(_TableFlow):
             self._set_area(area)
             return await self.async_step_point()
         current = self._data.get(CONF_AREA)
+        # A sensor is offered as an input register, a switch as a coil: writable where the
+        # entity can be written, read-only otherwise (a holding register would invite writes).
+        attribute = self._data.get(CONF_ATTRIBUTE)
+        default = (
+            current if current in areas else str(_pick_area(self._binding, areas, True, attribute))
+        )
         return self.async_show_form(
             step_id="area",
             data_schema=probatio.Schema(
-                {
-                    probatio.Required(
-                        CONF_AREA, default=current if current in areas else str(areas[0])
-                    ): _area_selector(areas)
-                }
+                {probatio.Required(CONF_AREA, default=default): _area_selector(areas)}
             ),
             description_placeholders={"entity_id": self._data[CONF_ENTITY_ID]},
         )
@@ -798,11 +804,13 @@ class BulkSubentryFlow(_TableFlow):
         )
 
 
-def _pick_area(binding: DomainBinding, areas: list[Area], prefer_writable: bool) -> Area:
+def _pick_area(
+    binding: DomainBinding, areas: list[Area], prefer_writable: bool, attribute: str | None = None
+) -> Area:
     """A writable area when asked for and possible, else a read-only (input) area."""
     if prefer_writable:
         for area in areas:
-            if binding.writable(area, None):
+            if binding.writable(area, attribute):
                 return area
     for area in areas:
         if not area.is_writable:

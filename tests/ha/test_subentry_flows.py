@@ -78,9 +78,15 @@ async def test_sensor_row_with_title_and_prefilled_address(
     result = await step(hass, result, {"next_step_id": "entity"})
     assert result["step_id"] == "entity"
     result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
-    # sensor: no attributes -> straight to the area (input or holding register)
+    # sensor: no attributes -> straight to the area (input or holding register); it cannot
+    # be written, so the read-only input register is pre-selected and listed first (3xxxx)
     assert result["step_id"] == "area"
-    assert default_of(result, "area") == "holding_register"
+    assert default_of(result, "area") == "input_register"
+    (key,) = result["data_schema"].schema
+    assert result["data_schema"].schema[key].config["options"] == [
+        "input_register",
+        "holding_register",
+    ]
     result = await step(hass, result, {"area": "holding_register"})
     assert result["step_id"] == "point"
     # HR 0..1 is taken: the next free address for a float32 is 2
@@ -665,3 +671,27 @@ async def test_advanced_section_opens_when_it_needs_attention(
     result = await step(hass, result, {**base, "scale": 0, "data_type": "int16", "advanced": {}})
     assert result["errors"] == {"scale": "invalid_scale"}
     assert _collapsed(result)
+
+
+@pytest.mark.parametrize(
+    ("entity_id", "attribute", "expected"),
+    [
+        ("switch.pump", None, "coil"),
+        ("climate.living", "temperature", "holding_register"),
+        ("climate.living", "current_temperature", "input_register"),
+    ],
+)
+async def test_area_step_preselects_a_writable_area_only_for_writable_values(
+    hass: HomeAssistant,
+    added: MockConfigEntry,
+    entity_id: str,
+    attribute: str | None,
+    expected: str,
+) -> None:
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": entity_id})
+    if attribute is not None:
+        result = await step(hass, result, {"attribute": attribute})
+    assert result["step_id"] == "area"
+    assert default_of(result, "area") == expected
