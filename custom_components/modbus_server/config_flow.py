@@ -82,6 +82,7 @@ from .helpers import (
     optional_int,
     parse_allowed_clients,
     point_from_data,
+    point_source,
     point_title,
     split_source,
     try_bind,
@@ -96,6 +97,7 @@ from .registermap import (
     Point,
     RegisterMap,
     WordOrder,
+    format_plc_address,
     import_csv,
     import_json,
     validate_point,
@@ -325,6 +327,14 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
 
 # --- address table ---------------------------------------------------------------------------
 
+
+AREA_NAMES = {
+    Area.COIL: "coil",
+    Area.DISCRETE_INPUT: "discrete input",
+    Area.INPUT_REGISTER: "input register",
+    Area.HOLDING_REGISTER: "holding register",
+}
+"""Area names for the point form's description."""
 
 AREA_ORDER = (Area.COIL, Area.DISCRETE_INPUT, Area.INPUT_REGISTER, Area.HOLDING_REGISTER)
 """Areas as PLC references number them: 0xxxx, 1xxxx, 3xxxx, 4xxxx."""
@@ -572,9 +582,12 @@ class PointSubentryFlow(_TableFlow):
         """Address, data type, scaling and (collapsed) word/byte order; then validate."""
         area = Area(self._data[CONF_AREA])
         errors: dict[str, str] = {}
+        source = point_source(self._data.get(CONF_ENTITY_ID), self._data.get(CONF_ATTRIBUTE))
         placeholders: dict[str, str] = {
             "area": AREA_ABBREVIATIONS[area],
-            "source": self._data.get(CONF_ENTITY_ID) or self._data.get(CONF_NAME) or "",
+            "area_name": AREA_NAMES[area],
+            "source": source or self._data.get(CONF_NAME) or "",
+            "first_reference": format_plc_address(area, 0),
         }
         if user_input is not None:
             advanced = user_input.get(CONF_ADVANCED, {})

@@ -92,7 +92,12 @@ async def test_sensor_row_with_title_and_prefilled_address(
     # HR 0..1 is taken: the next free address for a float32 is 2
     assert default_of(result, "address") == 2
     assert default_of(result, "data_type") == "float32"
-    assert result["description_placeholders"] == {"area": "HR", "source": "sensor.boiler_temp"}
+    assert result["description_placeholders"] == {
+        "area": "HR",
+        "area_name": "holding register",
+        "source": "sensor.boiler_temp",
+        "first_reference": "40001",
+    }
     result = await step(
         hass,
         result,
@@ -129,6 +134,8 @@ async def test_climate_attribute_row_is_writable(
     assert result["step_id"] == "area"
     result = await step(hass, result, {"area": "holding_register"})
     assert default_of(result, "writable") is True
+    # the form says which value it is about: the attribute, not just the entity
+    assert result["description_placeholders"]["source"] == "climate.living#temperature"
     result = await step(
         hass,
         result,
