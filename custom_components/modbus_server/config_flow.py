@@ -17,7 +17,7 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_NAME, CONF_PORT
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_NAME, CONF_PORT
 from homeassistant.core import callback, split_entity_id
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
@@ -455,6 +455,10 @@ class PointSubentryFlow(_TableFlow):
             else:
                 if entity_id != self._data.get(CONF_ENTITY_ID):
                     self._data.pop(CONF_ATTRIBUTE, None)
+                    # Suggest the entity's own unit (a changed entity replaces the old one).
+                    state = self.hass.states.get(entity_id)
+                    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) if state else None
+                    self._data[CONF_UNIT] = unit
                 self._data[CONF_ENTITY_ID] = entity_id
                 self._binding = binding
                 if binding.attributes():

@@ -92,6 +92,9 @@ async def test_sensor_row_with_title_and_prefilled_address(
     # HR 0..1 is taken: the next free address for a float32 is 2
     assert default_of(result, "address") == 2
     assert default_of(result, "data_type") == "float32"
+    # the entity's unit is suggested
+    unit_key = next(key for key in result["data_schema"].schema if key == "unit")
+    assert unit_key.description == {"suggested_value": "°C"}
     assert result["description_placeholders"] == {
         "area": "HR",
         "area_name": "holding register",
