@@ -737,6 +737,24 @@ def _explain_overlap(error: FieldError, existing: list[Point], point: Point) -> 
     )
 
 
+def _import_problem(error: FieldError, existing: list[Point], points: list[Point]) -> str:
+    """A register map error of an import, naming rows by number and title.
+
+    The map was validated as `existing` followed by the imported `points`.
+    """
+
+    def who(index: int | None) -> str:
+        assert index is not None
+        if index < len(existing):
+            return f"the existing row {point_title(existing[index])}"
+        number = index - len(existing)
+        return f"row {number + 1} ({point_title(points[number])})"
+
+    if error.field == CONF_ADDRESS and error.related is not None:
+        return f"{who(error.index)}: overlaps {who(error.related)}"
+    return f"{who(error.index)}: {error.field}: {error.message}"
+
+
 def _owned_text(point: Point) -> bool:
     """An owned holding register becomes a number entity: text does not fit."""
     return (
@@ -886,27 +904,28 @@ class ImportSubentryFlow(_TableFlow):
         if not points:
             return ["no rows"]
         problems: list[str] = []
-        for point in points:
+        for number, point in enumerate(points, start=1):
+            where = f"row {number} ({point_title(point)})"
             entity_id, attribute = split_source(point.source)
             if entity_id is None:
                 if _owned_text(point):
-                    problems.append(f"{point.label}: an owned holding register cannot be text")
+                    problems.append(f"{where}: an owned holding register cannot be text")
                 continue
             binding = get_binding(entity_id.partition(".")[0])
             if binding is None:
-                problems.append(f"{point.label}: {entity_id}: domain not supported")
+                problems.append(f"{where}: {entity_id}: domain not supported")
             elif point.area not in binding.areas(attribute):
-                problems.append(f"{point.label}: {entity_id} cannot be served as {point.area}")
+                area = AREA_NAMES[point.area]
+                problems.append(f"{where}: {entity_id} cannot be served as {area}")
             elif point.writable and not binding.writable(point.area, attribute):
-                problems.append(
-                    f"{point.label}: writes to {entity_id} cannot become a service call"
-                )
+                problems.append(f"{where}: writes to {entity_id} cannot become a service call")
         if problems:
             return problems
+        existing = self._existing()
         try:
-            RegisterMap([*self._existing(), *points])
+            RegisterMap([*existing, *points])
         except MapValidationError as err:
-            return [str(error) for error in err.errors]
+            return [_import_problem(error, existing, points) for error in err.errors]
         self._points = points
         return []
 

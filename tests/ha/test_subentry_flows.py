@@ -6,7 +6,7 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
-from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -705,3 +705,45 @@ async def test_area_step_preselects_a_writable_area_only_for_writable_values(
         result = await step(hass, result, {"attribute": attribute})
     assert result["step_id"] == "area"
     assert default_of(result, "area") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "area,address,data_type,source\nholding_register,0,int16,sensor.a\n",
+            "the existing row HR 0 (40001) · sensor.existing · int32: "
+            "overlaps row 1 (HR 0 (40001) · sensor.a · int16)",
+        ),
+        (
+            "area,address,data_type,source\ninput_register,1,int16,sensor.a\n"
+            "input_register,0,int16,sensor.b\n",
+            "row 2 (IR 0 (30001) · sensor.b · int16): "
+            "overlaps the existing row IR 0 (30001) · sensor.x · int16",
+        ),
+        (
+            "area,address,data_type,source\nholding_register,50,int16,nodomain.a\n",
+            "row 1 (HR 50 (40051) · nodomain.a · int16): nodomain.a: domain not supported",
+        ),
+    ],
+)
+async def test_import_problems_name_rows_by_number_and_title(
+    hass: HomeAssistant, added: MockConfigEntry, text: str, expected: str
+) -> None:
+    result = await start(hass, added, "import")
+    result = await step(hass, result, {"text": text})
+    assert result["description_placeholders"]["details"] == f"\n\n- {expected}"
+
+
+async def test_import_map_errors_other_than_overlaps_keep_their_field(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    bit = point_data("holding_register", 50, "bit", name="a", bit=0, writable=True)
+    hass.config_entries.async_add_subentry(
+        added, ConfigSubentry(data=bit, subentry_type="point", title="a", unique_id=None)
+    )
+    text = "name,area,address,data_type,bit,writable\nb,holding_register,50,bit,1,false\n"
+    result = await start(hass, added, "import")
+    result = await step(hass, result, {"text": text})
+    details = result["description_placeholders"]["details"]
+    assert "row 1 (HR 50.1 (40051) · b · bit): writable: " in details
