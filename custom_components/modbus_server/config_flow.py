@@ -217,7 +217,10 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(title=data[CONF_NAME], data=data)
             defaults: Mapping[str, Any] = {**user_input, **data}
         else:
-            defaults = {CONF_PORT: await self._async_suggest_port(DEFAULT_PORT, None)}
+            defaults = {
+                CONF_NAME: self._unused_name(),
+                CONF_PORT: await self._async_suggest_port(DEFAULT_PORT, None),
+            }
         return self.async_show_form(
             step_id="user",
             data_schema=_server_schema(defaults),
@@ -248,6 +251,18 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    def _unused_name(self) -> str:
+        """'Modbus Server', or 'Modbus Server 2', ... when servers already use the name.
+
+        The name becomes the device name: two devices called alike cannot be told apart.
+        """
+        names = {entry.title for entry in self._async_current_entries(include_ignore=False)}
+        name, number = DEFAULT_NAME, 1
+        while name in names:
+            number += 1
+            name = f"{DEFAULT_NAME} {number}"
+        return name
 
     async def _async_suggest_port(self, start: int, exclude: str | None) -> int:
         """The first free port from `start`; from 5020 when every privileged one is refused.

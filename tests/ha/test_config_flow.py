@@ -296,3 +296,14 @@ async def test_reconfigure_to_another_bind_address_on_the_same_port(
     assert entry.state.name == "LOADED"
     assert entry.runtime_data.server.addresses[0][:2] == ("0.0.0.0", port)
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_further_server_is_offered_an_unused_name(hass: HomeAssistant) -> None:
+    """The name becomes the device name: a second 'Modbus Server' could not be told apart."""
+    for title in ("Modbus Server", "Modbus Server 2"):
+        MockConfigEntry(domain=DOMAIN, title=title, data=server_data(find_free_port())).add_to_hass(
+            hass
+        )
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    name_key = next(key for key in result["data_schema"].schema if key == CONF_NAME)
+    assert name_key.default() == "Modbus Server 3"
