@@ -187,6 +187,19 @@ def _server_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
     )
 
 
+def _redisplayed(user_input: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults of a refused form: the normalised values, but the allow-list as typed.
+
+    The normalised list drops the entries that are not addresses, which are exactly the
+    ones the error asks to correct.
+    """
+    return {
+        **user_input,
+        **data,
+        CONF_ALLOWED_CLIENTS: list(user_input.get(CONF_ALLOWED_CLIENTS, [])),
+    }
+
+
 class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
     """One config entry per Modbus TCP server."""
 
@@ -215,7 +228,7 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
             data, errors, placeholders = await self._async_validate(user_input, None)
             if not errors:
                 return self.async_create_entry(title=data[CONF_NAME], data=data)
-            defaults: Mapping[str, Any] = {**user_input, **data}
+            defaults: Mapping[str, Any] = _redisplayed(user_input, data)
         else:
             defaults = {
                 CONF_NAME: self._unused_name(),
@@ -244,7 +257,7 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
                     return self.async_update_and_abort(entry, title=data[CONF_NAME], data=data)
                 # Not running (e.g. the port was refused): no listener, so set up again here.
                 return self.async_update_reload_and_abort(entry, title=data[CONF_NAME], data=data)
-            defaults = {**user_input, **data}
+            defaults = _redisplayed(user_input, data)
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=_server_schema(defaults),

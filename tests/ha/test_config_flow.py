@@ -186,6 +186,9 @@ async def test_invalid_bind_address_and_allow_list(hass: HomeAssistant) -> None:
         "allowed_clients": "invalid_allowed_clients",
     }
     assert result["description_placeholders"] == {"invalid": "nope"}
+    # the refused entry stays in the list, to be corrected rather than typed again
+    allowed = next(key for key in result["data_schema"].schema if key == "allowed_clients")
+    assert allowed.default() == ["10.0.0.0/8", "nope"]
 
 
 async def test_two_entries_cannot_share_a_port(hass: HomeAssistant, port: int) -> None:
