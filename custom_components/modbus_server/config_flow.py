@@ -532,8 +532,23 @@ class PointSubentryFlow(_TableFlow):
                     )
                 }
             ),
-            description_placeholders={"entity_id": self._data[CONF_ENTITY_ID]},
+            description_placeholders={
+                "entity_id": self._data[CONF_ENTITY_ID],
+                "values": self._current_values(options),
+            },
         )
+
+    def _current_values(self, options: list[str]) -> str:
+        """What the entity shows now for each choice it has (helps picking the right one)."""
+        state = self.hass.states.get(self._data[CONF_ENTITY_ID])
+        if state is None:
+            return "-"
+        values = [
+            f"{option} = {state.state if option == ATTRIBUTE_STATE else state.attributes[option]}"
+            for option in options
+            if option == ATTRIBUTE_STATE or option in state.attributes
+        ]
+        return ", ".join(values)
 
     async def async_step_area(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Pick the area; the choices depend on the entity's domain and attribute."""
@@ -557,7 +572,9 @@ class PointSubentryFlow(_TableFlow):
             data_schema=probatio.Schema(
                 {probatio.Required(CONF_AREA, default=default): _area_selector(areas)}
             ),
-            description_placeholders={"entity_id": self._data[CONF_ENTITY_ID]},
+            description_placeholders={
+                "entity_id": point_source(self._data[CONF_ENTITY_ID], attribute) or ""
+            },
         )
 
     async def async_step_owned(

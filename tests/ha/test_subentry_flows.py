@@ -747,3 +747,31 @@ async def test_import_map_errors_other_than_overlaps_keep_their_field(
     result = await step(hass, result, {"text": text})
     details = result["description_placeholders"]["details"]
     assert "row 1 (HR 50.1 (40051) · b · bit): writable: " in details
+
+
+async def test_attribute_and_area_steps_say_which_value(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    """The attribute step shows the current values; the area step names the attribute."""
+    hass.states.async_set(
+        "climate.living", "heat", {"hvac_modes": ["off", "heat"], "temperature": 21.5}
+    )
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "climate.living"})
+    assert result["description_placeholders"] == {
+        "entity_id": "climate.living",
+        "values": "state = heat, temperature = 21.5",
+    }
+    result = await step(hass, result, {"attribute": "temperature"})
+    assert result["description_placeholders"] == {"entity_id": "climate.living#temperature"}
+
+
+async def test_attribute_step_of_an_entity_without_state(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "climate.gone"})
+    assert result["step_id"] == "attribute"
+    assert result["description_placeholders"]["values"] == "-"
