@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +141,7 @@ class Bridge:
             self._by_entity.setdefault(entity_id, []).append(point)
         self._values: dict[int, object] = {}
         self._view: dict[Area, list[int | None]] = {}
+        self._holes: dict[Area, list[int]] = {}
         self._zero_gaps = register_map.unmapped is UnmappedPolicy.ZERO
         self._logged: set[tuple[str, str]] = set()
         if cache:
@@ -173,9 +175,13 @@ class Bridge:
         gap = 0 if self._zero_gaps else None
         self._view = {area: [gap] * end for area, end in ends.items()}
         for point in self.register_map.points:
-            self._encode(point)
+            self._encode(point, track_holes=False)
+        self._holes = {
+            area: [i for i, cell in enumerate(view) if cell is None]
+            for area, view in self._view.items()
+        }
 
-    def _encode(self, point: Point) -> None:
+    def _encode(self, point: Point, *, track_holes: bool = True) -> None:
         """Rewrite the cells of one point in the view (None where a read must fail)."""
         view = self._view[point.area]
         count = point.register_count
@@ -186,6 +192,15 @@ class Bridge:
         except ModbusExceptionResponse:
             cells = [None] * count
         view[point.address : point.address + count] = cells
+        if track_holes:
+            holes = self._holes[point.area]
+            for position, cell in enumerate(cells, point.address):
+                index = bisect_left(holes, position)
+                present = index < len(holes) and holes[index] == position
+                if cell is None and not present:
+                    holes.insert(index, position)
+                elif cell is not None and present:
+                    del holes[index]
 
     def _update(self, points: Sequence[Point]) -> None:
         for point in points:
@@ -229,9 +244,11 @@ class Bridge:
         if self.cache:
             view = self._view.get(area)
             if view is not None and address >= 0 and address + count <= len(view):
-                block = view[address : address + count]
-                if None not in block:
-                    return block  # type: ignore[return-value]
+                # Sorted positions that cannot be served: one bisect instead of a scan.
+                holes = self._holes[area]
+                index = bisect_left(holes, address)
+                if index == len(holes) or holes[index] >= address + count:
+                    return view[address : address + count]  # type: ignore[return-value]
             # A gap, a failing point or past the view: let the map raise (or zero-fill).
             return self.register_map.read(area, address, count, self._cached_value)
         return self.register_map.read(area, address, count, self.current_value)

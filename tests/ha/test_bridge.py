@@ -74,6 +74,25 @@ async def test_gap_policy(hass: HomeAssistant) -> None:
     assert lenient.on_read(IR, 5, 3) == [7, 0, 0]
 
 
+async def test_a_source_going_unavailable_and_back_is_followed_by_block_reads(
+    hass: HomeAssistant,
+) -> None:
+    hass.states.async_set("switch.a", "on")
+    hass.states.async_set("switch.b", "off")
+    pa = point("switch.a", DI, 10, DataType.BOOL, writable=False)
+    pb = point("switch.b", DI, 11, DataType.BOOL, writable=False)
+    b = bridge(hass, pa, pb)
+    assert b.on_read(DI, 10, 2) == [1, 0]
+    hass.states.async_set("switch.b", "unavailable")  # a bool has no default: reads fail (04)
+    with pytest.raises(ServerDeviceFailure):
+        b.on_read(DI, 10, 2)
+    assert b.on_read(DI, 10, 1) == [1]  # the block before it still reads
+    hass.states.async_set("switch.b", "on")
+    assert b.on_read(DI, 10, 2) == [1, 1]
+    with pytest.raises(IllegalDataAddress):
+        b.on_read(DI, 9, 2)  # the gap below the first point
+
+
 @pytest.mark.parametrize("state", ["unavailable", "unknown", "not a number"])
 async def test_unavailable_source(hass: HomeAssistant, state: str) -> None:
     hass.states.async_set("sensor.t", state)
