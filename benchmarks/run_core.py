@@ -423,8 +423,10 @@ def main() -> int:
             os.setpriority(os.PRIO_PROCESS, 0, args.nice)  # inherited by every child
         except PermissionError:
             ap.error(f"--nice {args.nice} needs root")
-    # SIGTERM unwinds like Ctrl-C, so the finally below stops the servers
+    # SIGTERM unwinds like Ctrl-C, so the finally below stops the servers; SIGINT too when a
+    # shell started us in the background with SIGINT ignored
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     build()
     servers: dict[str, ServerProc] = {}
@@ -552,4 +554,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted; servers stopped", file=sys.stderr)
+        sys.exit(130)
