@@ -151,7 +151,10 @@ def build() -> None:
         ("libmodbus_server", [CORE / "libmodbus_server.c"], ["-I/usr/include/modbus", "-lmodbus"]),
     ]
     for out, srcs, extra in jobs:
-        cmd = [cc, *CFLAGS, "-o", str(BUILD / out), *map(str, srcs), *extra]
+        target = BUILD / out
+        if target.exists() and all(src.stat().st_mtime < target.stat().st_mtime for src in srcs):
+            continue  # up to date (another run may be executing it right now)
+        cmd = [cc, *CFLAGS, "-o", str(target), *map(str, srcs), *extra]
         res = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if res.returncode != 0 or res.stderr.strip():
             hint = " (apt-get install libmodbus-dev)" if "modbus" in res.stderr else ""
