@@ -443,6 +443,29 @@ class _TableFlow(ConfigSubentryFlow):
         return "\n".join(lines)
 
 
+class _PreviewedTableFlow(_TableFlow):
+    """A flow that builds many rows, shows them, and adds them all on confirmation."""
+
+    def __init__(self) -> None:
+        """Nothing chosen yet."""
+        self._points: list[Point] = []
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show the resulting table; submitting creates every row."""
+        if user_input is not None:
+            return self._add_points(self._points)
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=probatio.Schema({}),
+            description_placeholders={
+                "count": str(len(self._points)),
+                "table": self._preview(self._points),
+            },
+        )
+
+
 def _frozen_data(data: dict[str, Any]) -> Any:
     from types import MappingProxyType  # noqa: PLC0415
 
@@ -809,12 +832,8 @@ def _owned_text(point: Point) -> bool:
     )
 
 
-class BulkSubentryFlow(_TableFlow):
+class BulkSubentryFlow(_PreviewedTableFlow):
     """Map many entities at once: consecutive addresses per area, default types, a preview."""
-
-    def __init__(self) -> None:
-        """Nothing chosen yet."""
-        self._points: list[Point] = []
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Pick the entities and whether writable areas are preferred."""
@@ -868,21 +887,6 @@ class BulkSubentryFlow(_TableFlow):
             )
         return new, unsupported
 
-    async def async_step_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Show the resulting table; submitting creates every row."""
-        if user_input is not None:
-            return self._add_points(self._points)
-        return self.async_show_form(
-            step_id="confirm",
-            data_schema=probatio.Schema({}),
-            description_placeholders={
-                "count": str(len(self._points)),
-                "table": self._preview(self._points),
-            },
-        )
-
 
 def _pick_area(
     binding: DomainBinding, areas: list[Area], prefer_writable: bool, attribute: str | None = None
@@ -898,12 +902,8 @@ def _pick_area(
     return areas[0]
 
 
-class ImportSubentryFlow(_TableFlow):
+class ImportSubentryFlow(_PreviewedTableFlow):
     """Paste a table in the register map's CSV or JSON format; all rows or none are added."""
-
-    def __init__(self) -> None:
-        """Nothing parsed yet."""
-        self._points: list[Point] = []
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Paste the text; it is parsed and validated against the existing table."""
@@ -973,18 +973,3 @@ class ImportSubentryFlow(_TableFlow):
             return [_import_problem(error, existing, points) for error in err.errors]
         self._points = points
         return []
-
-    async def async_step_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Show the parsed table; submitting creates every row."""
-        if user_input is not None:
-            return self._add_points(self._points)
-        return self.async_show_form(
-            step_id="confirm",
-            data_schema=probatio.Schema({}),
-            description_placeholders={
-                "count": str(len(self._points)),
-                "table": self._preview(self._points),
-            },
-        )
