@@ -184,6 +184,15 @@ async def test_bad_callback_results_answer_04(memory: Memory, values: list[int],
         await client.close()
 
 
+async def test_read_write_multiple_with_a_bad_read_result_answers_04(memory: Memory) -> None:
+    async with memory_server(memory, on_read=lambda area, address, count: [70000] * count) as srv:
+        client = await RawClient.connect(srv.port)
+        response = await client.request(P.encode_read_write_request(0, 2, 5, [1]))
+        assert response == bytes((0x97, 4))
+        assert memory.writes == [(Area.HOLDING_REGISTER, 5, [1])]  # the write came first
+        await client.close()
+
+
 async def test_no_on_write_answers_illegal_function_for_every_write(memory: Memory) -> None:
     writes = [
         P.encode_write_single_coil_request(0, True),

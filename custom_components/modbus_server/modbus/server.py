@@ -394,12 +394,7 @@ class Server:
         async def write_then_read() -> bytes:
             await self._write_values(Area.HOLDING_REGISTER, write_address, values)
             registers = await self._read_values(Area.HOLDING_REGISTER, read_address, read_count)
-            try:
-                return encode_read_registers_response(pdu[0], registers)
-            except StructError as exc:
-                raise ServerDeviceFailure(
-                    f"on_read returned a value outside 0..65535: {exc}"
-                ) from exc
+            return _encode_read(pdu[0], Area.HOLDING_REGISTER, read_count, registers)
 
         return self._complete(pdu[0], write_then_read(), lambda response: response)
 
