@@ -24,7 +24,7 @@ for _name in ("custom_components", "custom_components.modbus_server"):
     _pkg.__path__ = [str(_ROOT.joinpath(*_name.split(".")))]
     sys.modules.setdefault(_name, _pkg)
 
-from custom_components.modbus_server.modbus import Area, Server  # noqa: E402
+from custom_components.modbus_server.modbus import Area, Request, Server  # noqa: E402
 
 
 def build_tables(size: int) -> dict[Area, list[int] | list[bool]]:
@@ -42,10 +42,12 @@ async def main(size: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     tables = build_tables(size)
 
-    def on_read(area: Area, address: int, count: int) -> list[int] | list[bool]:
+    def on_read(request: Request, area: Area, address: int, count: int) -> list[int] | list[bool]:
         return tables[area][address : address + count]
 
-    def on_write(area: Area, address: int, values: list[int] | list[bool]) -> None:
+    def on_write(
+        request: Request, area: Area, address: int, values: list[int] | list[bool]
+    ) -> None:
         tables[area][address : address + len(values)] = values
 
     stop = asyncio.Event()

@@ -69,13 +69,13 @@ from .modbus import (
     ModbusExceptionResponse,
     ServerDeviceBusy,
     ServerDeviceFailure,
-    current_client,
 )
 from .registermap import UNAVAILABLE, UnmappedPolicy
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .modbus import ClientInfo, Request
     from .owned import OwnedStore
     from .registermap import Point, RegisterMap
 
@@ -239,7 +239,7 @@ class Bridge:
 
     # --- server callbacks ----------------------------------------------------------------------
 
-    def on_read(self, area: Area, address: int, count: int) -> list[int]:
+    def on_read(self, request: Request | None, area: Area, address: int, count: int) -> list[int]:
         """Serve a block read from the encoded view (sync; never waits)."""
         if self.cache:
             view = self._view.get(area)
@@ -253,11 +253,17 @@ class Bridge:
             return self.register_map.read(area, address, count, self._cached_value)
         return self.register_map.read(area, address, count, self.current_value)
 
-    async def on_write(self, area: Area, address: int, values: Sequence[int]) -> None:
-        """Validate every point of the block, then apply them in order (see module doc)."""
+    async def on_write(
+        self, request: Request | None, area: Area, address: int, values: Sequence[int]
+    ) -> None:
+        """Validate every point of the block, then apply them in order (see module doc).
+
+        `request` is None for a write that does not come from a client (tests, services).
+        """
         if self.read_only:
             raise IllegalFunction("this server is read-only")
-        client = current_client()
+        client = None if request is None else request.client
+        unit_id = None if request is None else request.unit_id
         pairs = self.register_map.write(area, address, values)
         plan: list[tuple[Point, object, Source | None, ServiceCall | None]] = []
         for point, value in pairs:
@@ -276,6 +282,7 @@ class Bridge:
                         context=context,
                         client=client,
                         point=point,
+                        unit_id=unit_id,
                         raw=raw,
                         value=value,
                         source=source,
@@ -355,7 +362,8 @@ class Bridge:
         self,
         *,
         context: Context,
-        client: Any,
+        client: ClientInfo | None,
+        unit_id: int | None,
         point: Point,
         raw: list[int],
         value: object,
@@ -374,7 +382,7 @@ class Bridge:
                 "entry_id": self.entry_id,
                 "client": None if client is None else client.host,
                 "client_port": None if client is None else client.port,
-                "unit_id": None if client is None else client.unit_id,
+                "unit_id": unit_id,
                 "area": str(point.area),
                 "address": point.address,
                 "bit": point.bit,

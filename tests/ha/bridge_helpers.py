@@ -38,10 +38,10 @@ def bridge(hass: HomeAssistant, *points: Point, **options: Any) -> Bridge:
 
 def read_value(b: Bridge, p: Point) -> object:
     """Read a point over the bridge and decode it back into its engineering value."""
-    registers = b.on_read(p.area, p.address, p.register_count)
+    registers = b.on_read(None, p.area, p.address, p.register_count)
     return b.register_map.decode(p, registers)
 
 
 async def write_value(b: Bridge, p: Point, value: object) -> None:
     """Encode an engineering value the way a client would and write it over the bridge."""
-    await b.on_write(p.area, p.address, list(b.register_map.encode(p, value)))
+    await b.on_write(None, p.area, p.address, list(b.register_map.encode(p, value)))

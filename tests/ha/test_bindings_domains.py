@@ -508,7 +508,7 @@ async def test_refused_write_calls_nothing(  # noqa: PLR0917
     source = f"{entity_id}#{attribute}" if attribute else entity_id
     p = point(source, area, 0, data_type, **extra)
     with pytest.raises(error):
-        await bridge(hass, p).on_write(area, 0, raw)
+        await bridge(hass, p).on_write(None, area, 0, raw)
     await hass.async_block_till_done()
     assert calls == []
     assert events == []

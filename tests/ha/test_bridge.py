@@ -56,8 +56,8 @@ async def test_block_read_spans_points_and_partial_values(hass: HomeAssistant) -
     pb = point("sensor.b", HR, 2, DataType.INT16, writable=False)
     pc = point("switch.c", HR, 3, DataType.UINT16)
     b = bridge(hass, pa, pb, pc)
-    assert b.on_read(HR, 0, 4) == [0x3FC0, 0x0000, 0xFFFE, 1]
-    assert b.on_read(HR, 1, 2) == [0x0000, 0xFFFE]  # second half of the float32
+    assert b.on_read(None, HR, 0, 4) == [0x3FC0, 0x0000, 0xFFFE, 1]
+    assert b.on_read(None, HR, 1, 2) == [0x0000, 0xFFFE]  # second half of the float32
 
 
 async def test_gap_policy(hass: HomeAssistant) -> None:
@@ -66,12 +66,12 @@ async def test_gap_policy(hass: HomeAssistant) -> None:
     pb = point("sensor.a", IR, 5, DataType.UINT16)
     strict = bridge(hass, pa, pb)
     with pytest.raises(IllegalDataAddress):
-        strict.on_read(IR, 0, 6)
+        strict.on_read(None, IR, 0, 6)
     with pytest.raises(IllegalDataAddress):
-        strict.on_read(IR, 6, 1)  # past the highest mapped address
+        strict.on_read(None, IR, 6, 1)  # past the highest mapped address
     lenient = bridge(hass, pa, pb, unmapped=UnmappedPolicy.ZERO)
-    assert lenient.on_read(IR, 0, 6) == [7, 0, 0, 0, 0, 7]
-    assert lenient.on_read(IR, 5, 3) == [7, 0, 0]
+    assert lenient.on_read(None, IR, 0, 6) == [7, 0, 0, 0, 0, 7]
+    assert lenient.on_read(None, IR, 5, 3) == [7, 0, 0]
 
 
 async def test_a_source_going_unavailable_and_back_is_followed_by_block_reads(
@@ -82,15 +82,15 @@ async def test_a_source_going_unavailable_and_back_is_followed_by_block_reads(
     pa = point("switch.a", DI, 10, DataType.BOOL, writable=False)
     pb = point("switch.b", DI, 11, DataType.BOOL, writable=False)
     b = bridge(hass, pa, pb)
-    assert b.on_read(DI, 10, 2) == [1, 0]
+    assert b.on_read(None, DI, 10, 2) == [1, 0]
     hass.states.async_set("switch.b", "unavailable")  # a bool has no default: reads fail (04)
     with pytest.raises(ServerDeviceFailure):
-        b.on_read(DI, 10, 2)
-    assert b.on_read(DI, 10, 1) == [1]  # the block before it still reads
+        b.on_read(None, DI, 10, 2)
+    assert b.on_read(None, DI, 10, 1) == [1]  # the block before it still reads
     hass.states.async_set("switch.b", "on")
-    assert b.on_read(DI, 10, 2) == [1, 1]
+    assert b.on_read(None, DI, 10, 2) == [1, 1]
     with pytest.raises(IllegalDataAddress):
-        b.on_read(DI, 9, 2)  # the gap below the first point
+        b.on_read(None, DI, 9, 2)  # the gap below the first point
 
 
 @pytest.mark.parametrize("state", ["unavailable", "unknown", "not a number"])
@@ -101,15 +101,15 @@ async def test_unavailable_source(hass: HomeAssistant, state: str) -> None:
     floating = point("sensor.t", IR, 2, DataType.FLOAT32)
     switch = point("sensor.t", DI, 0, DataType.BOOL)
     b = bridge(hass, plain, chosen, floating, switch)
-    assert b.on_read(IR, 0, 1) == [0x8000]  # int16 default: the minimum
-    assert b.on_read(IR, 1, 1) == [(-999) & 0xFFFF]
-    assert b.on_read(IR, 2, 2) == [0x7FC0, 0x0000]  # NaN
+    assert b.on_read(None, IR, 0, 1) == [0x8000]  # int16 default: the minimum
+    assert b.on_read(None, IR, 1, 1) == [(-999) & 0xFFFF]
+    assert b.on_read(None, IR, 2, 2) == [0x7FC0, 0x0000]  # NaN
     with pytest.raises(ServerDeviceFailure):  # bool has no default: the read fails (04)
-        b.on_read(DI, 0, 1)
+        b.on_read(None, DI, 0, 1)
     hass.states.async_set("sensor.t", "3")
-    assert b.on_read(IR, 0, 3) == [3, 3, 0x4040]
+    assert b.on_read(None, IR, 0, 3) == [3, 3, 0x4040]
     with pytest.raises(ServerDeviceFailure):  # a sensor offers no on/off state
-        b.on_read(DI, 0, 1)
+        b.on_read(None, DI, 0, 1)
 
 
 async def test_missing_entity_and_unknown_domain_read_unavailable(hass: HomeAssistant) -> None:
@@ -118,9 +118,9 @@ async def test_missing_entity_and_unknown_domain_read_unavailable(hass: HomeAssi
         point("sensor.nothing", IR, 0, DataType.UINT16),
         point("zone.home", IR, 1, DataType.UINT16),
     )
-    assert b.on_read(IR, 0, 2) == [0xFFFF, 0xFFFF]
+    assert b.on_read(None, IR, 0, 2) == [0xFFFF, 0xFFFF]
     hass.states.async_set("sensor.nothing", "12")
-    assert b.on_read(IR, 0, 2) == [12, 0xFFFF]
+    assert b.on_read(None, IR, 0, 2) == [12, 0xFFFF]
 
 
 async def test_bit_points_share_a_register(hass: HomeAssistant) -> None:
@@ -129,18 +129,18 @@ async def test_bit_points_share_a_register(hass: HomeAssistant) -> None:
     pa = point("binary_sensor.a", IR, 4, DataType.BIT, bit=0)
     pb = point("binary_sensor.b", IR, 4, DataType.BIT, bit=3)
     b = bridge(hass, pa, pb)
-    assert b.on_read(IR, 4, 1) == [0b0001]
+    assert b.on_read(None, IR, 4, 1) == [0b0001]
     hass.states.async_set("binary_sensor.b", "on")
-    assert b.on_read(IR, 4, 1) == [0b1001]
+    assert b.on_read(None, IR, 4, 1) == [0b1001]
 
 
 async def test_direct_mode_reads_hass_states(hass: HomeAssistant) -> None:
     hass.states.async_set("sensor.t", "5")
     p = point("sensor.t", IR, 0, DataType.UINT16)
     b = bridge(hass, p, cache=False)
-    assert b.on_read(IR, 0, 1) == [5]
+    assert b.on_read(None, IR, 0, 1) == [5]
     hass.states.async_set("sensor.t", "6")
-    assert b.on_read(IR, 0, 1) == [6]
+    assert b.on_read(None, IR, 0, 1) == [6]
 
 
 async def test_stopping_the_bridge_stops_following(hass: HomeAssistant) -> None:
@@ -151,7 +151,7 @@ async def test_stopping_the_bridge_stops_following(hass: HomeAssistant) -> None:
     stop()
     hass.states.async_set("sensor.t", "6")
     # bridge() started it once already; that subscription still follows
-    assert b.on_read(IR, 0, 1) == [6]
+    assert b.on_read(None, IR, 0, 1) == [6]
 
 
 # --- writes --------------------------------------------------------------------------------------
@@ -184,23 +184,23 @@ async def test_write_with_real_helpers(hass: HomeAssistant) -> None:
     msg = point("input_text.msg", HR, 4, DataType.STRING, length=4)
     b = bridge(hass, level, flag, mode, cycles, msg)
 
-    assert b.on_read(HR, 0, 1) == [100]
-    await b.on_write(HR, 0, [225])  # 22.5, on the 0.5 grid
+    assert b.on_read(None, HR, 0, 1) == [100]
+    await b.on_write(None, HR, 0, [225])  # 22.5, on the 0.5 grid
     assert hass.states.get("input_number.level").state == "22.5"  # type: ignore[union-attr]
-    assert b.on_read(HR, 0, 1) == [225]
+    assert b.on_read(None, HR, 0, 1) == [225]
     with pytest.raises(IllegalDataValue):
-        await b.on_write(HR, 0, [223])  # 22.3 is off the step
+        await b.on_write(None, HR, 0, [223])  # 22.3 is off the step
     with pytest.raises(IllegalDataValue):
-        await b.on_write(HR, 0, [510])  # 51.0 > max
+        await b.on_write(None, HR, 0, [510])  # 51.0 > max
     assert hass.states.get("input_number.level").state == "22.5"  # type: ignore[union-attr]
 
-    await b.on_write(CO, 0, [1])
+    await b.on_write(None, CO, 0, [1])
     assert hass.states.get("input_boolean.flag").state == "on"  # type: ignore[union-attr]
-    assert b.on_read(CO, 0, 1) == [1]
+    assert b.on_read(None, CO, 0, 1) == [1]
 
-    await b.on_write(HR, 1, [2])
+    await b.on_write(None, HR, 1, [2])
     assert hass.states.get("input_select.mode").state == "boost"  # type: ignore[union-attr]
-    assert b.on_read(HR, 1, 1) == [2]
+    assert b.on_read(None, HR, 1, 1) == [2]
 
     await write_value(b, cycles, 42)
     assert hass.states.get("counter.cycles").state == "42"  # type: ignore[union-attr]
@@ -217,12 +217,12 @@ async def test_timer_start_and_cancel(hass: HomeAssistant) -> None:
     run = point("timer.tea", CO, 0)
     left = point("timer.tea#remaining", IR, 0, DataType.UINT32)
     b = bridge(hass, run, left)
-    assert b.on_read(CO, 0, 1) == [0]
-    await b.on_write(CO, 0, [1])
+    assert b.on_read(None, CO, 0, 1) == [0]
+    await b.on_write(None, CO, 0, [1])
     assert hass.states.get("timer.tea").state == "active"  # type: ignore[union-attr]
-    assert b.on_read(CO, 0, 1) == [1]
+    assert b.on_read(None, CO, 0, 1) == [1]
     assert read_value(b, left) == 180
-    await b.on_write(CO, 0, [0])
+    await b.on_write(None, CO, 0, [0])
     assert hass.states.get("timer.tea").state == "idle"  # type: ignore[union-attr]
 
 
@@ -233,7 +233,7 @@ async def test_write_event_and_context(hass: HomeAssistant) -> None:
     hass.bus.async_listen(EVENT_WRITE, events.append)
     p = point("number.sp", HR, 7, DataType.UINT16, name="setpoint")
     b = bridge(hass, p, entry_id="E1")
-    await b.on_write(HR, 7, [55])
+    await b.on_write(None, HR, 7, [55])
     await hass.async_block_till_done()
     assert len(events) == 1
     event = events[0]
@@ -264,9 +264,9 @@ async def test_multi_point_write_is_validated_before_anything_runs(hass: HomeAss
     pb = point("number.b", HR, 1, DataType.UINT16)
     b = bridge(hass, pa, pb)
     with pytest.raises(IllegalDataValue):
-        await b.on_write(HR, 0, [50, 11])  # the second value is out of range
+        await b.on_write(None, HR, 0, [50, 11])  # the second value is out of range
     assert calls == []
-    await b.on_write(HR, 0, [50, 9])
+    await b.on_write(None, HR, 0, [50, 9])
     assert [(c.data["entity_id"], c.data["value"]) for c in calls] == [
         ("number.a", 50),
         ("number.b", 9),
@@ -278,9 +278,9 @@ async def test_unmapped_or_read_only_write_is_refused(hass: HomeAssistant) -> No
     calls = async_mock_service(hass, "switch", "turn_on")
     b = bridge(hass, point("switch.s", CO, 0, writable=False), point("switch.s", CO, 1))
     with pytest.raises(IllegalDataAddress):
-        await b.on_write(CO, 0, [1])
+        await b.on_write(None, CO, 0, [1])
     with pytest.raises(IllegalDataAddress):
-        await b.on_write(CO, 1, [1, 1])
+        await b.on_write(None, CO, 1, [1, 1])
     assert calls == []
 
 
@@ -289,9 +289,9 @@ async def test_read_only_bridge_refuses_with_illegal_function(hass: HomeAssistan
     calls = async_mock_service(hass, "switch", "turn_on")
     b = bridge(hass, point("switch.s", CO, 0), read_only=True)
     with pytest.raises(IllegalFunction):
-        await b.on_write(CO, 0, [1])
+        await b.on_write(None, CO, 0, [1])
     assert calls == []
-    assert b.on_read(CO, 0, 1) == [0]
+    assert b.on_read(None, CO, 0, 1) == [0]
 
 
 async def test_slow_service_answers_busy(hass: HomeAssistant) -> None:
@@ -307,7 +307,7 @@ async def test_slow_service_answers_busy(hass: HomeAssistant) -> None:
     hass.services.async_register("switch", "turn_on", slow)
     b = bridge(hass, point("switch.slow", CO, 0), write_timeout=0.05)
     with pytest.raises(ServerDeviceBusy):
-        await b.on_write(CO, 0, [1])
+        await b.on_write(None, CO, 0, [1])
     assert not finished  # still running: not cut off at the deadline
     release.set()
     await hass.async_block_till_done()
@@ -327,7 +327,7 @@ async def test_call_failing_after_the_deadline_is_logged(
     hass.services.async_register("switch", "turn_on", slow_failure)
     b = bridge(hass, point("switch.slow", CO, 0), write_timeout=0.05)
     with pytest.raises(ServerDeviceBusy):
-        await b.on_write(CO, 0, [1])
+        await b.on_write(None, CO, 0, [1])
     release.set()
     await hass.async_block_till_done()
     assert "failed after the deadline: gave up" in caplog.text
@@ -345,13 +345,13 @@ async def test_failing_service_answers_failure_and_logs_once(
     caplog.set_level(logging.WARNING)
     for _ in range(3):
         with pytest.raises(ServerDeviceFailure):
-            await b.on_write(CO, 0, [1])
+            await b.on_write(None, CO, 0, [1])
     warnings = [r for r in caplog.records if "device offline" in r.getMessage()]
     assert len(warnings) == 1
-    await b.on_write(CO, 0, [0])  # success clears it: the next failure is logged again
+    await b.on_write(None, CO, 0, [0])  # success clears it: the next failure is logged again
     assert len(ok) == 1
     with pytest.raises(ServerDeviceFailure):
-        await b.on_write(CO, 0, [1])
+        await b.on_write(None, CO, 0, [1])
     assert len([r for r in caplog.records if "device offline" in r.getMessage()]) == 2
 
 
@@ -359,7 +359,7 @@ async def test_missing_service_answers_failure(hass: HomeAssistant) -> None:
     hass.states.async_set("switch.s", "off")
     b = bridge(hass, point("switch.s", CO, 0))
     with pytest.raises(ServerDeviceFailure):
-        await b.on_write(CO, 0, [1])
+        await b.on_write(None, CO, 0, [1])
 
 
 async def test_write_to_unavailable_entity_calls_nothing(
@@ -370,7 +370,7 @@ async def test_write_to_unavailable_entity_calls_nothing(
     b = bridge(hass, point("switch.s", CO, 0))
     for _ in range(2):
         with pytest.raises(ServerDeviceFailure):
-            await b.on_write(CO, 0, [1])
+            await b.on_write(None, CO, 0, [1])
     assert calls == []
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
 

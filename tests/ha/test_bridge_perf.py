@@ -68,15 +68,15 @@ async def test_cache_is_faster_than_direct_reads(hass: HomeAssistant) -> None:
     points = _points(hass)
     cached = bridge(hass, *points)
     direct = bridge(hass, *points, cache=False)
-    assert cached.on_read(HR, 0, 125) == direct.on_read(HR, 0, 125)
+    assert cached.on_read(None, HR, 0, 125) == direct.on_read(None, HR, 0, 125)
 
-    cache_rate = _rate(lambda: cached.on_read(HR, 0, 125))
-    direct_rate = _rate(lambda: direct.on_read(HR, 0, 125))
+    cache_rate = _rate(lambda: cached.on_read(None, HR, 0, 125))
+    direct_rate = _rate(lambda: direct.on_read(None, HR, 0, 125))
     values = iter(range(10**9))
     change_rate = _rate(lambda: hass.states.async_set("sensor.t7", str(next(values))))
     baseline = _rate(lambda: hass.states.async_set("sensor.unmapped", str(next(values))))
-    cached_view = cached.on_read(HR, 14, 2)
-    assert cached_view == direct.on_read(HR, 14, 2)  # the view kept up with every change
+    cached_view = cached.on_read(None, HR, 14, 2)
+    assert cached_view == direct.on_read(None, HR, 14, 2)  # the view kept up with every change
 
     print()
     print("strategy        reads/s     us/read")

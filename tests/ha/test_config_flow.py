@@ -242,7 +242,7 @@ async def test_reconfigure_keeps_the_table_and_reloads_once(hass: HomeAssistant,
     assert entry.data["read_only"] is True
     assert list(entry.subentries) == ["row1"]
     assert entry.runtime_data is not old_runtime
-    assert entry.runtime_data.server.on_write is None
+    assert entry.runtime_data.server.devices[0].on_write is None
     assert len(entry.runtime_data.register_map.points) == 1
     await hass.config_entries.async_unload(entry.entry_id)
 

@@ -212,7 +212,7 @@ async def test_values_survive_a_restart(hass: HomeAssistant, entry: MockConfigEn
     assert float(hass.states.get(SETPOINT).state) == 12.5  # type: ignore[union-attr]
     # and the bridge serves the restored values
     assert entry.runtime_data.bridge.on_read(
-        entry.runtime_data.register_map.points[1].area, 0, 1
+        None, entry.runtime_data.register_map.points[1].area, 0, 1
     ) == [25]
     await hass.config_entries.async_unload(entry.entry_id)
 

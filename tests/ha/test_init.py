@@ -185,7 +185,7 @@ async def test_read_only_server_has_no_write_callback(
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.runtime_data.server.on_write is None
+    assert entry.runtime_data.server.devices[0].on_write is None
     await hass.config_entries.async_unload(entry.entry_id)
 
 

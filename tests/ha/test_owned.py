@@ -61,18 +61,18 @@ async def test_bridge_serves_and_writes_owned_points(hass: HomeAssistant) -> Non
     written: list[object] = []
     b.owned.async_add_listener("hr-key", written.append)
     with pytest.raises(ServerDeviceFailure):  # bool without a value yet: unavailable (04)
-        b.on_read(Area.COIL, 0, 1)
-    assert b.on_read(Area.HOLDING_REGISTER, 0, 1) == [0x8000]
+        b.on_read(None, Area.COIL, 0, 1)
+    assert b.on_read(None, Area.HOLDING_REGISTER, 0, 1) == [0x8000]
 
     b.owned.set_from_entity("coil-key", True)  # the switch restored its state
-    assert b.on_read(Area.COIL, 0, 1) == [1]
-    await b.on_write(Area.COIL, 0, [0])
+    assert b.on_read(None, Area.COIL, 0, 1) == [1]
+    await b.on_write(None, Area.COIL, 0, [0])
     assert b.owned.get("coil-key") is False
-    assert b.on_read(Area.COIL, 0, 1) == [0]
+    assert b.on_read(None, Area.COIL, 0, 1) == [0]
 
-    await b.on_write(Area.HOLDING_REGISTER, 0, [215])
+    await b.on_write(None, Area.HOLDING_REGISTER, 0, [215])
     assert written == [pytest.approx(21.5)]
-    assert b.on_read(Area.HOLDING_REGISTER, 0, 1) == [215]
+    assert b.on_read(None, Area.HOLDING_REGISTER, 0, 1) == [215]
 
 
 async def test_owned_write_event_names_the_owned_entity(hass: HomeAssistant) -> None:
@@ -82,7 +82,7 @@ async def test_owned_write_event_names_the_owned_entity(hass: HomeAssistant) -> 
     events: list[Any] = []
     hass.bus.async_listen(EVENT_WRITE, events.append)
     b = bridge(hass, point(None, Area.HOLDING_REGISTER, 3, DataType.UINT16, key="hr-key"))
-    await b.on_write(Area.HOLDING_REGISTER, 3, [12])
+    await b.on_write(None, Area.HOLDING_REGISTER, 3, [12])
     await hass.async_block_till_done()
     assert events[0].data["entity_id"] == "number.plc_setpoint"
     assert events[0].data["value"] == 12

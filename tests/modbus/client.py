@@ -8,7 +8,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from custom_components.modbus_server.modbus import Area, Server
+from custom_components.modbus_server.modbus import Area, Request, Server
 
 MBAP = struct.Struct(">HHHB")
 
@@ -78,11 +78,11 @@ class Memory:
         self.writes: list[tuple[Area, int, list[Any]]] = []
         self.reads: list[tuple[Area, int, int]] = []
 
-    def on_read(self, area: Area, address: int, count: int) -> list[int]:
+    def on_read(self, request: Request, area: Area, address: int, count: int) -> list[int]:
         self.reads.append((area, address, count))
         return self.data[area][address : address + count]
 
-    def on_write(self, area: Area, address: int, values: list[Any]) -> None:
+    def on_write(self, request: Request, area: Area, address: int, values: list[Any]) -> None:
         self.writes.append((area, address, list(values)))
         self.data[area][address : address + len(values)] = [int(v) for v in values]
 

@@ -9,11 +9,12 @@ import asyncio
 import os
 import random
 import struct
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given, settings, strategies as st
 
-from custom_components.modbus_server.modbus import pdu as P
+from custom_components.modbus_server.modbus import ClientInfo, pdu as P
 
 from .client import MBAP, Memory, RawClient, frame, memory_server
 
@@ -21,6 +22,7 @@ ROUNDS = int(os.environ.get("MODBUS_FUZZ_ROUNDS", "300"))
 EXCEPTION_CODES = {0x01, 0x02, 0x03, 0x04, 0x06}
 MEMORY = Memory()
 SERVER = memory_server(MEMORY)
+CLIENT = ClientInfo("127.0.0.1", 1, datetime.now(UTC), 1)
 
 
 def assert_well_formed(request: bytes, response: bytes) -> None:
@@ -37,7 +39,8 @@ def assert_well_formed(request: bytes, response: bytes) -> None:
 @settings(max_examples=2000, deadline=None)
 @given(st.binary(min_size=1, max_size=253), st.integers(0, 255))
 def test_any_pdu_gets_a_well_formed_answer(pdu: bytes, unit_id: int) -> None:
-    response = SERVER.handle(unit_id, pdu)
+    response = SERVER.handle(CLIENT, unit_id, pdu)
+    assert response is not None  # one device answering any unit id
     if not isinstance(response, bytes):  # FC 22/23 run as coroutines
         response = asyncio.run(response)
     assert_well_formed(pdu, response)

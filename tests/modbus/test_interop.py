@@ -10,7 +10,7 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.pdu import ExceptionResponse
 
-from custom_components.modbus_server.modbus import Area, IllegalDataAddress, Server
+from custom_components.modbus_server.modbus import Area, IllegalDataAddress, Request, Server
 
 from ..conftest import require_tool
 from .client import Memory, memory_server
@@ -24,10 +24,10 @@ def memory() -> Memory:
 
 
 def mapped_server(memory: Memory) -> Server:
-    def on_read(area: Area, address: int, count: int) -> list[int]:
+    def on_read(request: Request, area: Area, address: int, count: int) -> list[int]:
         if address + count > MAPPED:
             raise IllegalDataAddress
-        return memory.on_read(area, address, count)
+        return memory.on_read(request, area, address, count)
 
     return memory_server(memory, on_read=on_read)
 

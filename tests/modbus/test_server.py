@@ -15,10 +15,10 @@ from custom_components.modbus_server.modbus import (
     DeviceIdentification,
     IllegalDataAddress,
     IllegalDataValue,
+    Request,
     Server,
     ServerDeviceBusy,
     ServerDeviceFailure,
-    current_client,
     pdu as P,
 )
 
@@ -144,7 +144,7 @@ async def test_function_code_with_high_bit_is_illegal_function(memory: Memory) -
 async def test_callback_exception_class_is_the_wire_code(
     memory: Memory, exc: type[Exception]
 ) -> None:
-    def on_read(area: Area, address: int, count: int) -> list[int]:
+    def on_read(request: Request, area: Area, address: int, count: int) -> list[int]:
         raise exc("nope")
 
     async with memory_server(memory, on_read=on_read) as server:
@@ -157,7 +157,7 @@ async def test_callback_exception_class_is_the_wire_code(
 async def test_unexpected_callback_error_is_logged_and_answers_04(
     memory: Memory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def on_write(area: Area, address: int, values: list[int]) -> None:
+    def on_write(request: Request, area: Area, address: int, values: list[int]) -> None:
         raise KeyError("bug")
 
     async with memory_server(memory, on_write=on_write) as server:
@@ -177,7 +177,7 @@ async def test_unexpected_callback_error_is_logged_and_answers_04(
     ("values", "why"), [([1, 2], "too few"), ([70000], "out of range"), ([-1], "negative")]
 )
 async def test_bad_callback_results_answer_04(memory: Memory, values: list[int], why: str) -> None:
-    async with memory_server(memory, on_read=lambda a, ad, c: values * (c // 3 + 1)) as server:
+    async with memory_server(memory, on_read=lambda r, a, ad, c: values * (c // 3 + 1)) as server:
         client = await RawClient.connect(server.port)
         response = await client.request(P.encode_read_request(3, 0, 3 if why == "too few" else 1))
         assert response == bytes((0x83, 4)), why
@@ -185,7 +185,9 @@ async def test_bad_callback_results_answer_04(memory: Memory, values: list[int],
 
 
 async def test_read_write_multiple_with_a_bad_read_result_answers_04(memory: Memory) -> None:
-    async with memory_server(memory, on_read=lambda area, address, count: [70000] * count) as srv:
+    async with memory_server(
+        memory, on_read=lambda request, area, address, count: [70000] * count
+    ) as srv:
         client = await RawClient.connect(srv.port)
         response = await client.request(P.encode_read_write_request(0, 2, 5, [1]))
         assert response == bytes((0x97, 4))
@@ -399,13 +401,13 @@ async def test_pipelined_requests_with_async_callbacks_keep_order(memory: Memory
     """Writes and reads interleaved, 200 in flight: every response, in order, consistent."""
     delays = iter([0.01, 0, 0.005] * 1000)
 
-    async def on_read(area: Area, address: int, count: int) -> list[int]:
+    async def on_read(request: Request, area: Area, address: int, count: int) -> list[int]:
         await asyncio.sleep(next(delays))
-        return memory.on_read(area, address, count)
+        return memory.on_read(request, area, address, count)
 
-    async def on_write(area: Area, address: int, values: list[Any]) -> None:
+    async def on_write(request: Request, area: Area, address: int, values: list[Any]) -> None:
         await asyncio.sleep(next(delays))
-        memory.on_write(area, address, values)
+        memory.on_write(request, area, address, values)
 
     async with memory_server(memory, on_read=on_read, on_write=on_write) as server:
         client = await RawClient.connect(server.port)
@@ -424,9 +426,9 @@ async def test_pipelined_requests_with_async_callbacks_keep_order(memory: Memory
 
 
 async def test_mixed_sync_and_async_answers_keep_order(memory: Memory) -> None:
-    async def slow_write(area: Area, address: int, values: list[Any]) -> None:
+    async def slow_write(request: Request, area: Area, address: int, values: list[Any]) -> None:
         await asyncio.sleep(0.05)
-        memory.on_write(area, address, values)
+        memory.on_write(request, area, address, values)
 
     async with memory_server(memory, on_write=slow_write) as server:
         client = await RawClient.connect(server.port)
@@ -448,7 +450,7 @@ async def test_hanging_callback_stalls_only_its_connection(
 ) -> None:
     hang = asyncio.Event()
 
-    async def on_write(area: Area, address: int, values: list[Any]) -> None:
+    async def on_write(request: Request, area: Area, address: int, values: list[Any]) -> None:
         await hang.wait()
 
     async with memory_server(memory, on_write=on_write, callback_timeout=0.3) as server:
@@ -471,7 +473,7 @@ async def test_hanging_callback_stalls_only_its_connection(
 
 
 async def test_timeout_can_answer_server_device_failure(memory: Memory) -> None:
-    async def on_read(area: Area, address: int, count: int) -> list[int]:
+    async def on_read(request: Request, area: Area, address: int, count: int) -> list[int]:
         await asyncio.sleep(5)
         return [0] * count
 
@@ -484,22 +486,20 @@ async def test_timeout_can_answer_server_device_failure(memory: Memory) -> None:
         await client.close()
 
 
-async def test_current_client_names_the_requesting_connection(memory: Memory) -> None:
-    seen: list[tuple[str, int, int]] = []
+async def test_callbacks_are_told_the_unit_and_the_client(memory: Memory) -> None:
+    seen: list[tuple[str, int, int, int]] = []
 
-    async def on_write(area: Area, address: int, values: list[Any]) -> None:
+    async def on_write(request: Request, area: Area, address: int, values: list[Any]) -> None:
         await asyncio.sleep(0)
-        info = current_client()
-        assert info is not None
-        seen.append((info.host, info.port, info.unit_id))
+        client = request.client
+        seen.append((client.host, client.port, request.unit_id, request.function_code))
 
     async with memory_server(memory, on_write=on_write) as server:
         client = await RawClient.connect(server.port)
         local_port = client.writer.get_extra_info("sockname")[1]
         await client.request(P.encode_write_single_coil_request(0, True), unit_id=17)
         await client.close()
-    assert seen == [("127.0.0.1", local_port, 17)]
-    assert current_client() is None
+    assert seen == [("127.0.0.1", local_port, 17, 5)]
 
 
 async def test_max_connections_closes_the_excess_only(memory: Memory) -> None:

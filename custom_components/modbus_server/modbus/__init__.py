@@ -1,10 +1,11 @@
-"""Modbus TCP server: protocol and networking, standard library only.
+"""Modbus server: protocol and networking, standard library only.
 
 No Home Assistant imports here: this package is the product's protocol engine
 and is tested and benchmarked on its own.
 """
 
 from .area import Area
+from .device import Device, ReadCallback, Request, UnknownUnit, WriteCallback
 from .device_id import DeviceIdentification
 from .exceptions import (
     Acknowledge,
@@ -20,7 +21,7 @@ from .exceptions import (
     ServerDeviceFailure,
 )
 from .server import WIRE_LOGGER, Server
-from .stats import ClientInfo, Counters, ServerStats, current_client
+from .stats import ClientInfo, Counters, ServerStats
 
 __all__ = [
     "WIRE_LOGGER",
@@ -28,6 +29,7 @@ __all__ = [
     "Area",
     "ClientInfo",
     "Counters",
+    "Device",
     "DeviceIdentification",
     "GatewayPathUnavailable",
     "GatewayTargetFailedToRespond",
@@ -37,9 +39,12 @@ __all__ = [
     "ModbusError",
     "ModbusExceptionResponse",
     "ModbusProtocolError",
+    "ReadCallback",
+    "Request",
     "Server",
     "ServerDeviceBusy",
     "ServerDeviceFailure",
     "ServerStats",
-    "current_client",
+    "UnknownUnit",
+    "WriteCallback",
 ]

@@ -1,4 +1,4 @@
-"""Modbus TCP server: MBAP framing, pipelining, connection limits, counters.
+"""Modbus TCP server: unit dispatch, MBAP framing, pipelining, connection limits, counters.
 
 Each connection is an `asyncio.Protocol`. A segment may carry many frames and a
 frame may span many segments; every complete frame is handled at once when its
@@ -23,6 +23,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from .area import Area
+from .device import (
+    Device,
+    ReadCallback,
+    Request,
+    UnknownUnit,
+    Values,
+    WriteCallback,
+    index_devices,
+)
 from .device_id import DeviceIdentification, DeviceIdentificationResponder
 from .exceptions import (
     GatewayTargetFailedToRespond,
@@ -52,16 +61,14 @@ from .pdu import (
     encode_read_registers_response,
     encode_write_multiple_response,
 )
-from .stats import _CURRENT_CLIENT, ClientInfo, Counters, ServerStats
+from .stats import ClientInfo, Counters, ServerStats
 
 _LOGGER = logging.getLogger(__name__)
 # Hex dumps of every frame: enable DEBUG on this logger only.
 WIRE_LOGGER = logging.getLogger(f"{__package__}.wire")
 
-type Values = Sequence[int] | Sequence[bool]
-type ReadCallback = Callable[[Area, int, int], Values | Awaitable[Values]]
-type WriteCallback = Callable[[Area, int, list[int] | list[bool]], Awaitable[None] | None]
 type Response = bytes | Coroutine[Any, Any, bytes]
+type _Handler = Callable[[_Served, Request, bytes], Response]
 
 _MBAP = Struct(">HHHB")
 _MBAP_SIZE = 7
@@ -86,14 +93,33 @@ def _encode_read(function_code: int, area: Area, count: int, values: Values) -> 
         raise ServerDeviceFailure(f"on_read returned a value outside 0..65535: {exc}") from exc
 
 
-class Server:
-    """A Modbus TCP server that owns no data: every access goes to the callbacks.
+class _Served:
+    """A device as the server serves it: its callbacks and its FC43 responder."""
 
-    `on_read(area, address, count)` returns `count` values (registers 0..65535,
-    or bits); `on_write(area, address, values)` applies them. Both may be sync or
-    async. Raising a `ModbusExceptionResponse` subclass puts its code on the
-    wire; any other exception is logged and answered with ServerDeviceFailure.
-    Without `on_write` every write function answers IllegalFunction.
+    __slots__ = ("device", "device_id", "on_read", "on_write")
+
+    def __init__(self, device: Device) -> None:
+        self.device = device
+        self.on_read = device.on_read
+        self.on_write = device.on_write
+        self.device_id = DeviceIdentificationResponder(
+            device.identification or DeviceIdentification()
+        )
+
+
+class Server:
+    """A Modbus TCP server that owns no data: every access goes to a device's callbacks.
+
+    Each `Device` answers its unit ids (or any unit id, when it is the only one). Its
+    `on_read(request, area, address, count)` returns `count` values (registers 0..65535, or
+    bits); `on_write(request, area, address, values)` applies them. Both may be sync or
+    async. Raising a `ModbusExceptionResponse` subclass puts its code on the wire; any other
+    exception is logged and answered with ServerDeviceFailure. A request for a unit id no
+    device answers gets exception 0x0B, or no answer with `unknown_unit=UnknownUnit.SILENT`.
+
+    `on_read`/`on_write`/`unit_id`/`device_identification` are the shorthand for a server
+    with a single device (`unit_id=None`: any unit id). `devices` can be replaced while
+    serving; a request is served entirely by the devices it found when it arrived.
     """
 
     def __init__(
@@ -101,28 +127,43 @@ class Server:
         *,
         host: str | Sequence[str] | None = None,
         port: int = 502,
-        on_read: ReadCallback,
+        devices: Iterable[Device] = (),
+        on_read: ReadCallback | None = None,
         on_write: WriteCallback | None = None,
         unit_id: int | None = None,
+        device_identification: DeviceIdentification | None = None,
+        unknown_unit: UnknownUnit = UnknownUnit.EXCEPTION,
         max_connections: int = 32,
         idle_timeout: float | None = None,
         allowed_clients: Iterable[str] | None = None,
         callback_timeout: float = 10.0,
         timeout_exception: type[ModbusExceptionResponse] = ServerDeviceBusy,
-        device_identification: DeviceIdentification | None = None,
     ) -> None:
         """Configure the server; nothing is bound until `start()`."""
-        if unit_id is not None and not 0 <= unit_id <= 255:
-            raise ValueError(f"unit id {unit_id} outside 0..255")
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
+        devices = list(devices)
+        if on_read is not None:
+            if devices:
+                raise ValueError("give either devices or on_read, not both")
+            if unit_id is not None and not 0 <= unit_id <= 255:
+                raise ValueError(f"unit id {unit_id} outside 0..255")
+            devices = [
+                Device(
+                    on_read=on_read,
+                    on_write=on_write,
+                    unit_ids=None if unit_id is None else frozenset({unit_id}),
+                    identification=device_identification,
+                )
+            ]
         self._hosts: list[str | None] = (
             [host] if host is None or isinstance(host, str) else list(host)
         )
         self._port = port
-        self.on_read = on_read
-        self.on_write = on_write
-        self.unit_id = unit_id
+        self._by_unit: dict[int, _Served] = {}
+        self._any_unit: _Served | None = None
+        self.devices = devices
+        self.unknown_unit = unknown_unit
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
         self.allowed_networks = (
@@ -132,9 +173,6 @@ class Server:
         )
         self.callback_timeout = callback_timeout
         self._timeout_exception = timeout_exception
-        self._device_id = DeviceIdentificationResponder(
-            device_identification or DeviceIdentification()
-        )
         self._servers: list[asyncio.Server] = []
         self._connections: set[_Connection] = set()
         self._closed_counters = Counters()
@@ -142,7 +180,7 @@ class Server:
         self._connections_rejected = 0
         self._next_connection_id = 1
         self._logged_failures: set[str] = set()
-        self._handlers: dict[int, Callable[[bytes], Response]] = {
+        self._handlers: dict[int, _Handler] = {
             FunctionCode.READ_COILS: partial(self._read, Area.COIL, MAX_READ_BITS),
             FunctionCode.READ_DISCRETE_INPUTS: partial(
                 self._read, Area.DISCRETE_INPUT, MAX_READ_BITS
@@ -162,6 +200,21 @@ class Server:
             FunctionCode.READ_WRITE_MULTIPLE_REGISTERS: self._read_write_registers,
             FunctionCode.ENCAPSULATED_INTERFACE: self._encapsulated_interface,
         }
+
+    @property
+    def devices(self) -> list[Device]:
+        """The devices served, in the order given."""
+        return list(self._devices)
+
+    @devices.setter
+    def devices(self, devices: Iterable[Device]) -> None:
+        """Replace the devices at once (ValueError on a unit id clash; nothing changes then)."""
+        devices = list(devices)
+        by_unit, any_unit = index_devices(devices)
+        served = {id(device): _Served(device) for device in devices}
+        self._devices = devices
+        self._by_unit = {unit: served[id(device)] for unit, device in by_unit.items()}
+        self._any_unit = None if any_unit is None else served[id(any_unit)]
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -285,19 +338,23 @@ class Server:
 
     # --- request handling -----------------------------------------------------------
 
-    def handle(self, unit_id: int, pdu: bytes) -> Response:
-        """Answer one request PDU: response bytes, or a coroutine yielding them.
+    def handle(self, client: ClientInfo, unit_id: int, pdu: bytes) -> Response | None:
+        """Answer one request PDU: response bytes, a coroutine yielding them, or None.
 
+        None means no answer at all (a unit id no device answers, with `UnknownUnit.SILENT`).
         Never raises: every failure becomes an exception response.
         """
         function_code = pdu[0]
-        if self.unit_id is not None and unit_id != self.unit_id:
+        served = self._by_unit.get(unit_id, self._any_unit)
+        if served is None:
+            if self.unknown_unit is UnknownUnit.SILENT:
+                return None
             return _exception(function_code, GatewayTargetFailedToRespond())
         handler = self._handlers.get(function_code)
         if handler is None:
             return _exception(function_code, IllegalFunction())
         try:
-            return handler(pdu)
+            return handler(served, Request(client, unit_id, function_code), pdu)
         except ModbusExceptionResponse as exc:
             return _exception(function_code, exc)
         except Exception as exc:  # a callback bug must not kill the connection
@@ -335,94 +392,118 @@ class Server:
         except Exception as exc:
             return self._failure(function_code, exc)
 
-    def _read(self, area: Area, max_count: int, pdu: bytes) -> Response:
+    def _read(
+        self, area: Area, max_count: int, served: _Served, request: Request, pdu: bytes
+    ) -> Response:
         """FC 01..04: one handler, bound per function code in `_handlers`."""
         address, count = decode_read_request(pdu, max_count)
-        values = self.on_read(area, address, count)
+        values = served.on_read(request, area, address, count)
         if isinstance(values, (list, tuple)) or not hasattr(values, "__await__"):
             return _encode_read(pdu[0], area, count, values)
         return self._complete(pdu[0], values, partial(_encode_read, pdu[0], area, count))
 
+    @staticmethod
+    def _writer(served: _Served) -> WriteCallback:
+        if served.on_write is None:
+            raise IllegalFunction("this device accepts no writes")
+        return served.on_write
+
     def _write(
-        self, area: Area, address: int, values: list[int] | list[bool], response: bytes
+        self,
+        served: _Served,
+        request: Request,
+        area: Area,
+        address: int,
+        values: list[int] | list[bool],
+        *,
+        response: bytes,
     ) -> Response:
         """Call on_write; the response is fixed in advance (echo or address+quantity)."""
-        if self.on_write is None:
-            raise IllegalFunction("this server accepts no writes")
-        pending = self.on_write(area, address, values)
+        pending = self._writer(served)(request, area, address, values)
         if pending is None:
             return response
         return self._complete(response[0], pending, lambda _: response)
 
-    def _write_single_coil(self, pdu: bytes) -> Response:
+    def _write_single_coil(self, served: _Served, request: Request, pdu: bytes) -> Response:
         address, value = decode_write_single_coil_request(pdu)
-        return self._write(Area.COIL, address, [value], pdu)
+        return self._write(served, request, Area.COIL, address, [value], response=pdu)
 
-    def _write_single_register(self, pdu: bytes) -> Response:
+    def _write_single_register(self, served: _Served, request: Request, pdu: bytes) -> Response:
         address, value = decode_write_single_register_request(pdu)
-        return self._write(Area.HOLDING_REGISTER, address, [value], pdu)
+        return self._write(served, request, Area.HOLDING_REGISTER, address, [value], response=pdu)
 
-    def _write_multiple_coils(self, pdu: bytes) -> Response:
+    def _write_multiple_coils(self, served: _Served, request: Request, pdu: bytes) -> Response:
         address, values = decode_write_multiple_coils_request(pdu)
         response = encode_write_multiple_response(pdu[0], address, len(values))
-        return self._write(Area.COIL, address, values, response)
+        return self._write(served, request, Area.COIL, address, values, response=response)
 
-    def _write_multiple_registers(self, pdu: bytes) -> Response:
+    def _write_multiple_registers(self, served: _Served, request: Request, pdu: bytes) -> Response:
         address, values = decode_write_multiple_registers_request(pdu)
         response = encode_write_multiple_response(pdu[0], address, len(values))
-        return self._write(Area.HOLDING_REGISTER, address, values, response)
+        return self._write(
+            served, request, Area.HOLDING_REGISTER, address, values, response=response
+        )
 
-    def _mask_write_register(self, pdu: bytes) -> Response:
+    def _mask_write_register(self, served: _Served, request: Request, pdu: bytes) -> Response:
         address, and_mask, or_mask = decode_mask_write_request(pdu)
-        if self.on_write is None:
-            raise IllegalFunction("this server accepts no writes")
+        on_write = self._writer(served)
+        # The bits the masks write: those the AND mask clears (the OR mask may set them again).
+        request.mask = ~and_mask & 0xFFFF
 
         async def read_modify_write() -> bytes:
-            (current,) = await self._read_values(Area.HOLDING_REGISTER, address, 1)
-            await self._write_values(
-                Area.HOLDING_REGISTER, address, [apply_mask(current, and_mask, or_mask)]
+            (current,) = await _read_values(served, request, Area.HOLDING_REGISTER, address, 1)
+            await _settle(
+                on_write(
+                    request,
+                    Area.HOLDING_REGISTER,
+                    address,
+                    [apply_mask(current, and_mask, or_mask)],
+                )
             )
             return pdu
 
         return self._complete(pdu[0], read_modify_write(), lambda response: response)
 
-    def _read_write_registers(self, pdu: bytes) -> Response:
+    def _read_write_registers(self, served: _Served, request: Request, pdu: bytes) -> Response:
         read_address, read_count, write_address, values = decode_read_write_request(pdu)
-        if self.on_write is None:
-            raise IllegalFunction("this server accepts no writes")
+        on_write = self._writer(served)
 
         async def write_then_read() -> bytes:
-            await self._write_values(Area.HOLDING_REGISTER, write_address, values)
-            registers = await self._read_values(Area.HOLDING_REGISTER, read_address, read_count)
+            await _settle(on_write(request, Area.HOLDING_REGISTER, write_address, values))
+            registers = await _read_values(
+                served, request, Area.HOLDING_REGISTER, read_address, read_count
+            )
             return _encode_read(pdu[0], Area.HOLDING_REGISTER, read_count, registers)
 
         return self._complete(pdu[0], write_then_read(), lambda response: response)
 
-    async def _read_values(self, area: Area, address: int, count: int) -> list[int]:
-        values = self.on_read(area, address, count)
-        if not isinstance(values, (list, tuple)) and hasattr(values, "__await__"):
-            values = await values
-        if len(values) != count:
-            raise ServerDeviceFailure(f"on_read returned {len(values)} values, not {count}")
-        return [int(v) for v in values]
-
-    async def _write_values(self, area: Area, address: int, values: list[int]) -> None:
-        assert self.on_write is not None
-        pending = self.on_write(area, address, values)
-        if pending is not None:
-            await pending
-
-    def _diagnostics(self, pdu: bytes) -> Response:
+    def _diagnostics(self, served: _Served, request: Request, pdu: bytes) -> Response:
         sub_function, _ = decode_diagnostics_request(pdu)
         if sub_function != DIAG_RETURN_QUERY_DATA:
             raise IllegalFunction(f"diagnostics sub-function {sub_function:#06x} not supported")
         return pdu
 
-    def _encapsulated_interface(self, pdu: bytes) -> Response:
+    def _encapsulated_interface(self, served: _Served, request: Request, pdu: bytes) -> Response:
         mei_type, read_code, object_id = decode_device_id_request(pdu)
         if mei_type != MEI_READ_DEVICE_ID:
             raise IllegalFunction(f"MEI type {mei_type:#04x} not supported")
-        return self._device_id.respond(read_code, object_id)
+        return served.device_id.respond(read_code, object_id)
+
+
+async def _read_values(
+    served: _Served, request: Request, area: Area, address: int, count: int
+) -> list[int]:
+    values = served.on_read(request, area, address, count)
+    if not isinstance(values, (list, tuple)) and hasattr(values, "__await__"):
+        values = await values
+    if len(values) != count:
+        raise ServerDeviceFailure(f"on_read returned {len(values)} values, not {count}")
+    return [int(v) for v in values]
+
+
+async def _settle(pending: Awaitable[None] | None) -> None:
+    if pending is not None:
+        await pending
 
 
 class _Connection(asyncio.Protocol):
@@ -496,50 +577,48 @@ class _Connection(asyncio.Protocol):
         out: list[bytes] = []
         queue = self._queue
         handle = self._server.handle
-        token = _CURRENT_CLIENT.set(info)
-        try:
-            while end - pos >= _MBAP_SIZE:
-                transaction_id, protocol_id, length, unit_id = _MBAP.unpack_from(data, pos)
-                if not _MIN_LENGTH <= length <= _MAX_LENGTH:
-                    # Framing is lost: nothing after this can be trusted.
-                    counters.framing_errors += 1
-                    _LOGGER.warning(
-                        "Modbus client %s:%s sent MBAP length %s (allowed 2..254); closing",
-                        info.host,
-                        info.port,
-                        length,
-                    )
-                    self._flush(out)
-                    self._buffer = b""
-                    self._closing = True
-                    if queue is None:
-                        transport.close()
-                    else:  # answer what came before, then close (see _drain)
-                        transport.pause_reading()
-                    return
-                frame_end = pos + 6 + length
-                if frame_end > end:
-                    break
-                pdu = data[pos + _MBAP_SIZE : frame_end]
-                pos = frame_end
-                if protocol_id != 0:
-                    counters.frames_ignored += 1
-                    continue
-                counters.requests += 1
-                if queue is not None:
-                    queue.append((transaction_id, unit_id, pdu))
-                    continue
-                info.unit_id = unit_id
-                response = handle(unit_id, pdu)
-                if isinstance(response, bytes):
-                    out.append(self._frame(transaction_id, unit_id, response))
-                else:
-                    queue = self._queue = deque()
-                    self._task = asyncio.get_running_loop().create_task(
-                        self._drain(transaction_id, unit_id, response)
-                    )
-        finally:
-            _CURRENT_CLIENT.reset(token)
+        while end - pos >= _MBAP_SIZE:
+            transaction_id, protocol_id, length, unit_id = _MBAP.unpack_from(data, pos)
+            if not _MIN_LENGTH <= length <= _MAX_LENGTH:
+                # Framing is lost: nothing after this can be trusted.
+                counters.framing_errors += 1
+                _LOGGER.warning(
+                    "Modbus client %s:%s sent MBAP length %s (allowed 2..254); closing",
+                    info.host,
+                    info.port,
+                    length,
+                )
+                self._flush(out)
+                self._buffer = b""
+                self._closing = True
+                if queue is None:
+                    transport.close()
+                else:  # answer what came before, then close (see _drain)
+                    transport.pause_reading()
+                return
+            frame_end = pos + 6 + length
+            if frame_end > end:
+                break
+            pdu = data[pos + _MBAP_SIZE : frame_end]
+            pos = frame_end
+            if protocol_id != 0:
+                counters.frames_ignored += 1
+                continue
+            counters.requests += 1
+            if queue is not None:
+                queue.append((transaction_id, unit_id, pdu))
+                continue
+            info.unit_id = unit_id
+            response = handle(info, unit_id, pdu)
+            if response is None:
+                counters.unknown_unit += 1
+            elif isinstance(response, bytes):
+                out.append(self._frame(transaction_id, unit_id, response))
+            else:
+                queue = self._queue = deque()
+                self._task = asyncio.get_running_loop().create_task(
+                    self._drain(transaction_id, unit_id, response)
+                )
         self._buffer = data[pos:] if pos < end else b""
         if out:
             self._flush(out)
@@ -578,7 +657,10 @@ class _Connection(asyncio.Protocol):
             while queue:
                 transaction_id, unit_id, pdu = queue.popleft()
                 self.info.unit_id = unit_id
-                result = handle(unit_id, pdu)
+                result = handle(self.info, unit_id, pdu)
+                if result is None:
+                    self.info.counters.unknown_unit += 1
+                    continue
                 if not isinstance(result, bytes):
                     self._flush(out)
                     out = []

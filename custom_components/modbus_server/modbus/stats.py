@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +17,7 @@ class Counters:
     bytes_sent: int = 0
     frames_ignored: int = 0  # protocol id other than 0: not answered
     framing_errors: int = 0  # MBAP length outside 2..254: connection closed
+    unknown_unit: int = 0  # requests for a unit id no device answers, left unanswered
 
     def add(self, other: Counters) -> None:
         """Accumulate another set of counters into this one."""
@@ -27,6 +27,7 @@ class Counters:
         self.bytes_sent += other.bytes_sent
         self.frames_ignored += other.frames_ignored
         self.framing_errors += other.framing_errors
+        self.unknown_unit += other.unknown_unit
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for diagnostics."""
@@ -38,6 +39,7 @@ class Counters:
             "bytes_sent": self.bytes_sent,
             "frames_ignored": self.frames_ignored,
             "framing_errors": self.framing_errors,
+            "unknown_unit": self.unknown_unit,
         }
 
 
@@ -50,7 +52,8 @@ class ClientInfo:
     connected_since: datetime
     connection_id: int
     counters: Counters = field(default_factory=Counters)
-    unit_id: int = 0
+    unit_id: int = 0  # of the latest request
+    transport: str = "tcp"
     last_request: float | None = None  # epoch seconds of the last response sent
 
     def as_dict(self) -> dict[str, object]:
@@ -85,11 +88,3 @@ class ServerStats:
             "connections_rejected": self.connections_rejected,
             **self.counters.as_dict(),
         }
-
-
-_CURRENT_CLIENT: ContextVar[ClientInfo | None] = ContextVar("modbus_current_client", default=None)
-
-
-def current_client() -> ClientInfo | None:
-    """The client whose request is being served; valid inside on_read/on_write."""
-    return _CURRENT_CLIENT.get()
