@@ -16,6 +16,9 @@ CONF_IDLE_TIMEOUT: Final = "idle_timeout"
 CONF_UNMAPPED: Final = "unmapped"
 CONF_ALLOWED_CLIENTS: Final = "allowed_clients"
 CONF_READ_ONLY: Final = "read_only"
+CONF_MAX_CONNECTIONS_PER_HOST: Final = "max_connections_per_host"
+CONF_WRITE_TIMEOUT: Final = "write_timeout"
+"""Seconds a client's write may take (its service calls) before it is answered 06."""
 
 BIND_ALL_IPV4: Final = "0.0.0.0"
 BIND_ALL_IPV6: Final = "::"
@@ -27,6 +30,8 @@ DEFAULT_BIND_ADDRESS: Final = BIND_ALL_IPV4
 DEFAULT_PORT: Final = 502
 DEFAULT_MAX_CONNECTIONS: Final = 32
 DEFAULT_IDLE_TIMEOUT: Final = 300
+DEFAULT_MAX_CONNECTIONS_PER_HOST: Final = 8
+DEFAULT_WRITE_TIMEOUT: Final = 5.0
 DEFAULT_UNMAPPED: Final = "error"
 UNIT_ID_ANY: Final = 0
 """unit_id 0 in the settings means: answer every unit id."""
@@ -54,6 +59,12 @@ CONF_ENTITY_ID: Final = "entity_id"
 CONF_ATTRIBUTE: Final = "attribute"
 CONF_SOURCE: Final = "source"
 CONF_ADVANCED: Final = "advanced"
+CONF_WRITE_MODE: Final = "write_mode"
+"""Per row: when a client's write calls the service (see bridge.py): one of WRITE_MODES."""
+WRITE_MODE_DEFAULT: Final = "default"  # the domain's default (triggers: always; states: on change)
+WRITE_MODE_ALWAYS: Final = "always"
+WRITE_MODE_ON_CHANGE: Final = "on_change"
+WRITE_MODES: Final = (WRITE_MODE_DEFAULT, WRITE_MODE_ALWAYS, WRITE_MODE_ON_CHANGE)
 
 SOURCE_ENTITY: Final = "entity"
 SOURCE_OWNED: Final = "owned"
