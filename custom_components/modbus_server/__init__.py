@@ -136,7 +136,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         manufacturer="Home Assistant",
         model="Modbus TCP server",
         sw_version=version,
-        entry_type=dr.DeviceEntryType.SERVICE,
     )
 
     _async_remove_stale_entities(hass, entry)

@@ -87,7 +87,7 @@ async def test_device_created_with_version(
     assert device is not None
     assert device.name == "Plant"
     assert device.sw_version == "0.1.0"
-    assert device.entry_type is dr.DeviceEntryType.SERVICE
+    assert device.entry_type is None  # a hub device: the devices behind it link to it
 
 
 async def test_port_taken_retries_setup(hass: HomeAssistant, port: int) -> None:
