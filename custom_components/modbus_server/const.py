@@ -36,7 +36,19 @@ DEFAULT_UNMAPPED: Final = "error"
 UNIT_ID_ANY: Final = 0
 """unit_id 0 in the settings means: answer every unit id."""
 
-# Subentries: one address-table row ("point") each.
+# Config entry version 2: a server owns devices (subentries), each with its table (table_store).
+SUBENTRY_DEVICE: Final = "device"
+CONF_UNIT_IDS: Final = "unit_ids"
+"""Device: the unit ids it answers (a list), or None for every unit id (single device only)."""
+CONF_UNKNOWN_UNIT: Final = "unknown_unit"
+"""Server: what a request for a unit id no device answers gets ('exception' 0x0B or 'silent')."""
+CONF_STALE_AFTER: Final = "stale_after"
+"""Device (and row override): seconds without a report after which a source reads unavailable."""
+CONF_IDENTIFICATION: Final = "identification"
+"""Device: FC43 objects that override the defaults (vendor_name, product_code, ...)."""
+DEFAULT_UNKNOWN_UNIT: Final = "exception"
+
+# Subentries of the v1 model: one address-table row ("point") each.
 SUBENTRY_POINT: Final = "point"
 SUBENTRY_BULK: Final = "bulk"
 SUBENTRY_IMPORT: Final = "import"
