@@ -28,8 +28,15 @@ from .const import (
     DOMAIN,
     ISSUE_PERMISSION_DENIED,
     LOGGER,
+    SUBENTRY_POINT,
 )
-from .helpers import bind_hosts, entry_points, entry_signature
+from .helpers import (
+    bind_hosts,
+    entry_points,
+    entry_signature,
+    point_from_data,
+    point_title,
+)
 from .issues import async_setup_missing_entities_check
 from .modbus import DeviceIdentification, Server
 from .modbus.area import Area
@@ -37,6 +44,7 @@ from .models import ModbusServerConfigEntry, ModbusServerData
 from .monitor import ServerMonitor
 from .owned import OwnedStore
 from .registermap import MapValidationError, RegisterMap, UnmappedPolicy
+from .renames import async_follow_renames, renamed_rows
 from .services import async_setup_services
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
@@ -141,6 +149,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
     _async_remove_stale_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_setup_missing_entities_check(hass, entry)
+    entry.async_on_unload(
+        async_follow_renames(hass, lambda old, new: _async_rename_in_table(hass, entry, old, new))
+    )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     LOGGER.debug("%s listening on %s", entry.title, server.addresses)
     return True
@@ -173,6 +184,21 @@ def _async_remove_stale_entities(hass: HomeAssistant, entry: ModbusServerConfigE
             continue
         if (entity.domain, entity.unique_id) not in expected:
             registry.async_remove(entity.entity_id)
+
+
+@callback
+def _async_rename_in_table(
+    hass: HomeAssistant, entry: ModbusServerConfigEntry, old: str, new: str
+) -> None:
+    """Point the rows of a renamed entity at its new id (the update listener reloads once)."""
+    for subentry in list(entry.subentries.values()):
+        if subentry.subentry_type != SUBENTRY_POINT:
+            continue
+        (data,), changed = renamed_rows([subentry.data], old, new)
+        if changed:
+            hass.config_entries.async_update_subentry(
+                entry, subentry, data=data, title=point_title(point_from_data(data))
+            )
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
