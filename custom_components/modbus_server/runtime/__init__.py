@@ -1,0 +1,11 @@
+"""Runtime objects: one per device (its compiled table and bridge) and the server's set of them.
+
+A table edit builds a new `DeviceRuntime` beside the running one and swaps it into the server
+between two requests (`ServerRuntime.async_set_device`): clients stay connected and every
+request is served entirely by the old table or entirely by the new one.
+"""
+
+from .device import DeviceRuntime, DeviceSettings
+from .server import ServerRuntime
+
+__all__ = ["DeviceRuntime", "DeviceSettings", "ServerRuntime"]

@@ -1,0 +1,140 @@
+"""One device at runtime: its settings, its compiled table, the bridge serving it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.const import CONF_NAME
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+
+from ..bridge import Bridge
+from ..const import (
+    CONF_IDENTIFICATION,
+    CONF_READ_ONLY,
+    CONF_STALE_AFTER,
+    CONF_UNIT_IDS,
+    CONF_UNMAPPED,
+    DEFAULT_UNMAPPED,
+    DOMAIN,
+)
+from ..helpers import point_from_data
+from ..modbus import Device, DeviceIdentification
+from ..owned import OwnedStore
+from ..registermap import RegisterMap, UnmappedPolicy
+from ..table_store import ROW_ID
+
+_IDENTIFICATION_FIELDS = (
+    "vendor_name",
+    "product_code",
+    "revision",
+    "vendor_url",
+    "product_name",
+    "model_name",
+    "user_application_name",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSettings:
+    """A device subentry's settings, parsed once."""
+
+    device_id: str
+    name: str
+    unit_ids: frozenset[int] | None
+    unmapped: UnmappedPolicy
+    read_only: bool
+    stale_after: float | None
+    identification: DeviceIdentification
+
+    @classmethod
+    def from_data(cls, device_id: str, data: Mapping[str, Any], *, revision: str) -> DeviceSettings:
+        """Parse a device subentry's data; FC43 objects default to what v1 servers sent."""
+        name = str(data.get(CONF_NAME) or device_id)
+        units = data.get(CONF_UNIT_IDS)
+        objects: dict[str, str] = {
+            "vendor_name": "Home Assistant",
+            "product_code": DOMAIN,
+            "revision": revision,
+            "product_name": name,
+            "model_name": "Modbus server",
+            "user_application_name": name,
+        }
+        overrides = data.get(CONF_IDENTIFICATION) or {}
+        objects.update(
+            {key: str(value) for key, value in overrides.items() if key in _IDENTIFICATION_FIELDS}
+        )
+        stale_after = data.get(CONF_STALE_AFTER)
+        return cls(
+            device_id=device_id,
+            name=name,
+            unit_ids=None if units is None else frozenset(int(u) for u in units),
+            unmapped=UnmappedPolicy(data.get(CONF_UNMAPPED, DEFAULT_UNMAPPED)),
+            read_only=bool(data.get(CONF_READ_ONLY, False)),
+            stale_after=None if stale_after in (None, "", 0) else float(stale_after),
+            identification=DeviceIdentification(
+                vendor_name=objects["vendor_name"],
+                product_code=objects["product_code"],
+                revision=objects["revision"],
+                vendor_url=objects.get("vendor_url", ""),
+                product_name=objects["product_name"],
+                model_name=objects["model_name"],
+                user_application_name=objects["user_application_name"],
+            ),
+        )
+
+
+class DeviceRuntime:
+    """A device's compiled table and bridge, and the core `Device` that serves them.
+
+    Building one compiles and validates the table (MapValidationError for a bad one) without
+    touching the running server; `async_start` follows the sources and fills the encoded view.
+    The owned values live in an `OwnedStore` handed from one runtime of the device to the next,
+    so a table edit keeps them.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        settings: DeviceSettings,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        owned: OwnedStore | None = None,
+        server_read_only: bool = False,
+        write_timeout: float | None = None,
+        entry_id: str = "",
+    ) -> None:
+        """Compile the rows; nothing listens or serves until `async_start`."""
+        self.settings = settings
+        self.register_map = RegisterMap(
+            [point_from_data(row, str(row[ROW_ID])) for row in rows], unmapped=settings.unmapped
+        )
+        self.owned = owned if owned is not None else OwnedStore()
+        read_only = server_read_only or settings.read_only
+        extra: dict[str, Any] = {} if write_timeout is None else {"write_timeout": write_timeout}
+        self.bridge = Bridge(
+            hass, self.register_map, self.owned, read_only=read_only, entry_id=entry_id, **extra
+        )
+        self.device = Device(
+            on_read=self.bridge.on_read,
+            # Read-only: the core answers every write with IllegalFunction (01).
+            on_write=None if read_only else self.bridge.on_write,
+            unit_ids=settings.unit_ids,
+            identification=settings.identification,
+            name=settings.name,
+        )
+        self._stop: CALLBACK_TYPE | None = None
+
+    @callback
+    def async_start(self) -> None:
+        """Follow the sources' state changes and build the encoded view."""
+        if self._stop is None:
+            self._stop = self.bridge.async_start()
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop following the sources (the runtime was replaced or unloaded)."""
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
