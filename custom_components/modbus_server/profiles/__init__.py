@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from typing import Final
 
-from . import sunspec
+from . import carlo_gavazzi, chint, eastron, shelly, sunspec
 from .model import Profile
 
-PROFILES: Final[dict[str, Profile]] = {**sunspec.PROFILES}
+PROFILES: Final[dict[str, Profile]] = {
+    **sunspec.PROFILES,
+    **eastron.PROFILES,
+    **chint.PROFILES,
+    **carlo_gavazzi.PROFILES,
+    **shelly.PROFILES,
+}
 
 __all__ = ["PROFILES"]

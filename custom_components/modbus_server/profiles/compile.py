@@ -61,14 +61,29 @@ class ProfileTable:
     """A profile compiled with its options: serve it with `device()`, show it with `values()`."""
 
     def __init__(self, profile: Profile, options: Options) -> None:
-        """Check the options and compile the rows (ProfileError for unusable options)."""
+        """Check the options and compile the rows (ProfileError for unusable options).
+
+        A required slot is satisfied by a source, or by sources for every slot its total
+        derives from (power from the three phase powers).
+        """
         self.profile = profile
         self.options = options
         names = {slot.name for slot in profile.slots}
         unknown = sorted(options.bound - names)
         if unknown:
             raise ProfileError(f"{profile.name} has no slot {', '.join(unknown)}")
-        missing = [s.name for s in profile.slots if s.required and s.name not in options.bound]
+        derivable = {
+            row.source.slot
+            for row in profile.rows
+            if isinstance(row.source, Measure)
+            and row.source.fallback
+            and options.bound.issuperset(row.source.fallback)
+        }
+        missing = [
+            s.name
+            for s in profile.slots
+            if s.required and s.name not in options.bound and s.name not in derivable
+        ]
         if missing:
             raise ProfileError(f"{profile.name} needs a source for {', '.join(missing)}")
         overrides: dict[str, int | float | str] = {}
@@ -139,9 +154,12 @@ class ProfileTable:
             if value is None:
                 return _STALE
             values.append(-value if self.options.invert_power and name in self._signed else value)
-        total = sum(values)
-        if source.combine == "mean":
-            total /= len(values)
+        if source.combine == "difference":
+            total = values[0] - sum(values[1:])
+        else:
+            total = sum(values)
+            if source.combine == "mean":
+                total /= len(values)
         return total * source.factor
 
     # -- serving -----------------------------------------------------------------------

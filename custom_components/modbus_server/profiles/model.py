@@ -50,13 +50,19 @@ class Measure:
     """A row fed from a slot: wire value = slot value x factor (e.g. Wh -> kWh: 0.001).
 
     When the slot is not bound and every `fallback` slot is, the row serves their sum (or
-    mean): a total derived from the phases.
+    mean, or the first minus the others): a total derived from the phases, a net energy.
+    Slot "" is no slot: the row is only derived.
     """
 
     slot: str
     factor: float = 1.0
     fallback: tuple[str, ...] = ()
-    combine: Literal["sum", "mean"] = "sum"
+    combine: Literal["sum", "mean", "difference"] = "sum"
+
+
+def derived(*slots: str, factor: float = 1.0, mean: bool = False) -> Measure:
+    """A row that is always the sum (or mean) of `slots`, missing unless all are bound."""
+    return Measure("", factor, slots, "mean" if mean else "sum")
 
 
 @dataclass(frozen=True, slots=True)
