@@ -25,7 +25,9 @@ VALUES = {
     "energy_import": 98_765_400.0,  # 98765.4 kWh
     "energy_export": 1_234_500.0,
 }
-IDENTITY = Identity(manufacturer="Carlo Gavazzi", model="EM24", serial="BX123456789012", version="1.8.3")
+IDENTITY = Identity(
+    manufacturer="Carlo Gavazzi", model="EM24", serial="BX123456789012", version="1.8.3"
+)
 
 
 async def test_gx_detection_info_and_data_registers() -> None:
