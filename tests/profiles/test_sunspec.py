@@ -27,6 +27,7 @@ METER = {
     "voltage_l1": 230.1,
     "voltage_l2": 231.2,
     "voltage_l3": 229.9,
+    "voltage_l1_l2": 400.1,
     "frequency": 49.98,
     "power_factor": 0.95,
     "energy_import": 1_234_567.0,
@@ -69,6 +70,8 @@ async def test_pysunspec2_scans_meter_and_reads_values_with_scale_factors(model:
     assert meter.Hz.cvalue == pytest.approx(49.98, abs=0.005)
     # PhV not bound: mean of the phases (230.1 + 231.2 + 229.9) / 3 = 230.4 V
     assert meter.PhV.cvalue == pytest.approx(230.4, abs=0.05)
+    line = meter.PhVphAB if model == 203 else meter.PPVphAB  # 203 names it PhVphAB
+    assert line.cvalue == pytest.approx(400.1, abs=0.05)
     assert meter.TotWhImp.cvalue == pytest.approx(1_234_567.0)
     assert meter.TotWhExp.cvalue == pytest.approx(7654.0)
     # PF: percent in 201/203 (95.0 %), a ratio in 211/213

@@ -166,10 +166,8 @@ def _group(
     prefix: str, suffixes: tuple[str, ...], slot: str, *, mean: bool = False, factor: float = 1.0
 ) -> dict[str, Measure]:
     """A total and its three phases (AphA -> current_l1 ...); the total falls back to them."""
-    phases = tuple(f"{slot}_{p}" for p in (_LINES if suffixes[0].endswith("AB") else _PHASES))
-    points = {
-        prefix: Measure(slot, factor, phases, "mean" if mean else "sum"),
-    }
+    phases = tuple(f"{slot}_{p}" for p in _PHASES)
+    points = {prefix: Measure(slot, factor, phases, "mean" if mean else "sum")}
     for suffix, phase_slot in zip(suffixes, phases, strict=True):
         points[suffix] = Measure(phase_slot, factor)
     return points
@@ -179,15 +177,11 @@ def _meter_sources(pf_factor: float) -> dict[str, Measure]:
     sources: dict[str, Measure] = {}
     sources.update(_group("A", ("AphA", "AphB", "AphC"), "current"))
     sources.update(_group("PhV", ("PhVphA", "PhVphB", "PhVphC"), "voltage", mean=True))
-    sources.update(_group("PPV", ("PPVphAB", "PPVphBC", "PPVphCA"), "voltage", mean=True))
-    sources.update(
-        {
-            "PhVphAB": sources["PPVphAB"],
-            "PhVphBC": sources["PPVphBC"],
-            "PhVphCA": sources["PPVphCA"],
-        }
-    )
-    sources["PPV"] = Measure("voltage_ll", 1.0, tuple(f"voltage_{x}" for x in _LINES), "mean")
+    lines = tuple(f"voltage_{x}" for x in _LINES)
+    sources["PPV"] = Measure("voltage_ll", 1.0, lines, "mean")
+    for pair, slot in zip(("AB", "BC", "CA"), lines, strict=True):
+        # model 201 names the line-line voltages PPVphAB ..., model 203 PhVphAB ...
+        sources[f"PPVph{pair}"] = sources[f"PhVph{pair}"] = Measure(slot)
     sources["Hz"] = Measure("frequency")
     sources.update(_group("W", ("WphA", "WphB", "WphC"), "power"))
     sources.update(_group("VA", ("VAphA", "VAphB", "VAphC"), "apparent_power"))
