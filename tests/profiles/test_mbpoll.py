@@ -10,7 +10,7 @@ from ..modbus.test_interop import mbpoll_values, run
 from .helpers import serving
 
 
-async def test_mbpoll_reads_sdm630_power_and_em24_power_as_the_readme_shows() -> None:
+async def test_mbpoll_reads_sdm630_em24_and_dtsu666h_as_the_readme_shows() -> None:
     mbpoll = require_tool("mbpoll")
     values = {"power": -1234.5, "energy_import": 4_200_000.0}
     sdm = compile_profile(PROFILES["eastron_sdm630"], values)
@@ -31,3 +31,11 @@ async def test_mbpoll_reads_sdm630_power_and_em24_power_as_the_readme_shows() ->
         )  # fmt: skip
         assert code == 0, out
         assert mbpoll_values(out) == ["-12345"]
+    huawei = compile_profile(PROFILES["huawei_dtsu666h"], values)
+    async with serving(huawei, values) as server:
+        code, out = await run(
+            mbpoll, "-m", "tcp", "-p", str(server.port), "-a", "11", "-1", "-0",
+            "-t", "4", "-r", "2001", "-c", "1", "127.0.0.1",
+        )  # fmt: skip
+        assert code == 0, out
+        assert mbpoll_values(out) == ["15121"]  # 0x3B11
