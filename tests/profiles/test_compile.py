@@ -11,12 +11,14 @@ from pymodbus.pdu import ExceptionResponse
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.profiles import PROFILES
 from custom_components.modbus_server.profiles.compile import (
+    Options,
     ProfileError,
+    ProfileTable,
     Stale,
     compile_profile,
 )
 from custom_components.modbus_server.profiles.counters import MonotonicCounter, SlotValues
-from custom_components.modbus_server.profiles.model import Held, Quantity
+from custom_components.modbus_server.profiles.model import Held, Identity, Quantity
 from custom_components.modbus_server.profiles.units import to_base_unit
 from custom_components.modbus_server.registermap import UNAVAILABLE, DataType
 
@@ -151,3 +153,37 @@ async def test_writes_to_read_only_rows_answer_illegal_data_address() -> None:
             answer = await modbus.write_registers(address, [1, 2], device_id=1)
             assert isinstance(answer, ExceptionResponse)
             assert answer.exception_code == 2
+
+
+def test_identity_that_does_not_fit_its_registers_fails_at_compile_time() -> None:
+    profile = PROFILES["sunspec_meter_203"]
+    with pytest.raises(ProfileError, match=r"common\.SN: .*does not fit 16 registers"):
+        compile_profile(profile, ["power"], identity=Identity(serial="X" * 33))
+
+
+def test_overrides_name_constant_rows_only() -> None:
+    em24 = PROFILES["carlo_gavazzi_em24"]
+    table = ProfileTable(em24, Options(bound=frozenset({"power"}), overrides={"model_code": 1651}))
+    assert table.read(Area.HOLDING_REGISTER, 0x000B, 1, {"power": 1.0}) == [1651]
+    with pytest.raises(ProfileError, match="no constant row power"):
+        ProfileTable(em24, Options(bound=frozenset({"power"}), overrides={"power": 1}))
+
+
+def test_slot_values_refuse_a_name_the_profile_does_not_have() -> None:
+    with pytest.raises(KeyError, match="no slot 'powr'"):
+        SlotValues(SDM630).set("powr", 1.0)
+
+
+async def test_sunspec_integer_power_beyond_int16_fails_the_read_the_float_model_serves_it() -> (
+    None
+):
+    values = {"power": 40_000.0}
+    integer = compile_profile(PROFILES["sunspec_meter_203"], values)
+    async with serving(integer, values) as server, client(server) as modbus:
+        answer = await modbus.read_holding_registers(40070, count=20, device_id=1)
+        assert isinstance(answer, ExceptionResponse)
+        assert answer.exception_code == 4
+    floating = compile_profile(PROFILES["sunspec_meter_213"], values)
+    # W is the 14th float32 of model 213: 40070 + 2 + 2 x 13 = 40098
+    registers = floating.read(Area.HOLDING_REGISTER, 40098, 2, values)
+    assert f32_abcd(registers, 0) == 40_000.0

@@ -18,8 +18,8 @@ from ..modbus.area import Area
 from ..modbus.device import Device, Request
 from ..modbus.device_id import DeviceIdentification
 from ..modbus.exceptions import IllegalDataValue, ServerDeviceFailure
-from ..registermap import UNAVAILABLE, DataType, Point, RegisterMap
-from .model import Const, Held, Identity, Measure, Missing, Profile, Row
+from ..registermap import UNAVAILABLE, DataType, EncodingError, Point, RegisterMap
+from .model import Const, FromIdentity, Held, Identity, Measure, Missing, Profile, Row
 
 type SlotSource = Callable[[], Mapping[str, float | None]]
 
@@ -96,6 +96,14 @@ class ProfileTable:
             overrides.update(preset.overrides)
             unit_id = preset.unit_id
         overrides.update(options.overrides)
+        rows_by_name = {row.name: row for row in profile.rows}
+        not_constant = sorted(
+            name
+            for name in overrides
+            if not isinstance(getattr(rows_by_name.get(name), "source", None), Const)
+        )
+        if not_constant:
+            raise ProfileError(f"{profile.name} has no constant row {', '.join(not_constant)}")
         self.unit_id = options.unit_id if options.unit_id is not None else unit_id
         self.identity = options.identity or profile.identity
         self._overrides = overrides
@@ -113,6 +121,22 @@ class ProfileTable:
                 points.append(_point(area, row, key, writable))
             points.extend(_reserved(area, profile))
         self.table = RegisterMap(points)
+        self._check_fixed_rows(points)
+
+    def _check_fixed_rows(self, points: list[Point]) -> None:
+        """Encode every constant and identity row once: bad text fails here, not on a read."""
+        problems = []
+        for point in points:
+            row = self._rows.get(point.key)
+            if row is None or not isinstance(row.source, Const | FromIdentity):
+                continue
+            value = self._row_value(row, {})
+            try:
+                self.table.encode(point, value)
+            except EncodingError as err:
+                problems.append(f"{row.name}: {err}")
+        if problems:
+            raise ProfileError(f"{self.profile.name}: " + "; ".join(dict.fromkeys(problems)))
 
     # -- values ------------------------------------------------------------------------
 

@@ -4,7 +4,8 @@ Consumers (inverters, GX devices, billing) treat a falling total as a meter faul
 a huge negative delta. `MonotonicCounter` passes on only the increments of its source: a
 source that resets (a new utility meter cycle, a replaced device) or drops for a moment
 keeps the last total and counts on from its new value; while the source is unavailable the
-last total is served.
+last total is served. The price: a source that dips and recovers (1000.2, 1000.1, 1000.2 kWh)
+counts the recovery again (0.1 kWh here); energy sensors that only count up are unaffected.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class SlotValues(Mapping[str, float | None]):
     def __init__(self, profile: Profile) -> None:
         """Hold no values yet; one counter per energy slot of `profile`."""
         self._values: dict[str, float | None] = {}
+        self._names = frozenset(slot.name for slot in profile.slots)
         self._counters = {
             slot.name: MonotonicCounter()
             for slot in profile.slots
@@ -58,7 +60,13 @@ class SlotValues(Mapping[str, float | None]):
         }
 
     def set(self, name: str, value: float | None) -> None:
-        """Store a slot's new value (an energy slot stores its guarded total)."""
+        """Store a slot's new value (an energy slot stores its guarded total).
+
+        KeyError for a name that is not a slot of the profile (a typo would otherwise
+        leave the slot unfed without a word).
+        """
+        if name not in self._names:
+            raise KeyError(f"no slot {name!r}")
         counter = self._counters.get(name)
         self._values[name] = value if counter is None else counter.update(value)
 
