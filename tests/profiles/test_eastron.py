@@ -81,3 +81,15 @@ async def test_sdm72d_total_power_and_energy_registers() -> None:
     assert f32_abcd(energy.registers, 0) == pytest.approx(1.0)
     assert f32_abcd(energy.registers, 2) == pytest.approx(0.25)
     assert f32_abcd(total.registers, 0) == pytest.approx(1.25)
+
+
+async def test_growatt_preset_answers_total_power_on_unit_2() -> None:
+    values = {"power": 300.0}
+    table = compile_profile(PROFILES["eastron_sdm630"], values, preset="growatt")
+    async with serving(table, values) as server, client(server) as modbus:
+        # what a Growatt MIC asks: unit 2, register 52 (30053), two registers
+        power = await modbus.read_input_registers(52, count=2, device_id=2)
+        unit_1 = await modbus.read_input_registers(52, count=2, device_id=1)
+    assert f32_abcd(power.registers, 0) == 300.0
+    assert isinstance(unit_1, ExceptionResponse)
+    assert unit_1.exception_code == 0x0B  # no device on unit 1 behind this server

@@ -13,6 +13,10 @@ Reserved registers inside the documented blocks read as 0 (the table serves ever
 a real meter answers for reserved registers (0 is assumed; consumers skip them) and the
 holding registers (FC03: settings such as the modbus address and baud rate), which these
 profiles do not serve (02). Sign: import positive (power and energy), as the meters count.
+
+Preset `growatt`: a Growatt MIC/TL-X with export limitation polls the SDM630 at unit 2 for
+register 52 (0x0034, total system power) only (EmbedME/growatt_simulate_sdm630, which also
+feeds export as a positive value: check the sign on the inverter and set `invert_power`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Final
 
 from ..modbus.area import Area
 from ..registermap import DataType
-from .model import Identity, Measure, Profile, Quantity, Row, Slot, derived
+from .model import Identity, Measure, Preset, Profile, Quantity, Row, Slot, derived
 
 _KWH: Final = 0.001  # slot Wh -> wire kWh
 _PHASES: Final = ("l1", "l2", "l3")
@@ -122,6 +126,7 @@ SDM630: Final = Profile(
     areas=(Area.INPUT_REGISTER,),
     ranges=((0x0000, 0x004F), (0x00C8, 0x00CF), (0x0156, 0x016B)),
     identity=Identity(manufacturer="Eastron", model="SDM630"),
+    presets=(Preset("growatt", "Growatt inverter (export limitation)", 2),),
 )
 
 SDM72D: Final = Profile(
