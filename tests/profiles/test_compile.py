@@ -8,6 +8,7 @@ import struct
 import pytest
 from pymodbus.pdu import ExceptionResponse
 
+from custom_components.modbus_server.modbus import Server
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.profiles import PROFILES
 from custom_components.modbus_server.profiles.compile import (
@@ -187,3 +188,22 @@ async def test_sunspec_integer_power_beyond_int16_fails_the_read_the_float_model
     # W is the 14th float32 of model 213: 40070 + 2 + 2 x 13 = 40098
     registers = floating.read(Area.HOLDING_REGISTER, 40098, 2, values)
     assert f32_abcd(registers, 0) == 40_000.0
+
+
+async def test_two_profile_devices_on_one_server_answer_their_own_unit_ids() -> None:
+    values = {"power": -750.0}
+    sdm = compile_profile(SDM630, values, preset="growatt")  # unit 2
+    sunspec = compile_profile(PROFILES["sunspec_meter_213"], values)  # unit 1
+    server = Server(
+        host="127.0.0.1",
+        port=0,
+        devices=[sdm.device(lambda: values), sunspec.device(lambda: values)],
+    )
+    async with server, client(server) as modbus, client(server) as other:
+        growatt = await modbus.read_input_registers(0x0034, count=2, device_id=2)
+        scanner = await other.read_holding_registers(40098, count=2, device_id=1)
+        crossed = await modbus.read_holding_registers(40098, count=2, device_id=2)
+    assert f32_abcd(growatt.registers, 0) == -750.0
+    assert f32_abcd(scanner.registers, 0) == -750.0  # model 213 W
+    assert isinstance(crossed, ExceptionResponse)  # the SDM630 has no SunSpec registers
+    assert crossed.exception_code == 2

@@ -11,7 +11,8 @@ one translator's table) and the per-phase layout at 0x4020/0x402A (taken from mb
 0x1020/0x102A offsets); the former reads 0.
 
 DTSU666-H map source: what a Huawei SUN2000 reads, from the translators above (it reads
-0x07D1 x1 and treats 0x3B11 as 'meter present', 0x3F80 on old firmware; then 0x0836 x80 and,
+0x07D1 x1 and treats 0x3B11 as 'meter present', 0x3F80 on old firmware (newer firmware
+given 0x3F80 goes on to read 0x0003, which is not served: 02); then 0x0836 x80 and,
 now and then, 0x08A6 x10, which the translators answer with zeros) and a SUN2000 <-> DTSU666-H
 bus log (eydam-prototyping/mp_modbus test/HUAWEI-SUN-2000/2021-08-01_HUAWEI-Log.csv). The log
 fixes the 40 floats at 0x0836 (2102): currents, mean and phase voltages, mean and line
