@@ -54,9 +54,6 @@ class Options:
     """Constants by row name, on top of the preset's."""
 
 
-_RESERVED = "reserved"
-
-
 class ProfileTable:
     """A profile compiled with its options: serve it with `device()`, show it with `values()`."""
 
@@ -195,7 +192,7 @@ class ProfileTable:
         cache: dict[str, object] = {}
 
         def provider(point: Point) -> object:
-            if point.name == _RESERVED:
+            if not point.key:  # a reserved register inside a polled block
                 return 0
             value = cache.get(point.key, _NOT_YET)
             if value is _NOT_YET:
@@ -307,7 +304,7 @@ def _reserved(area: Area, profile: Profile) -> list[Point]:
         )
         used.update(range(row.address, row.address + (count or 1)))
     return [
-        Point(area=area, address=address, data_type=DataType.UINT16, name=_RESERVED)
+        Point(area=area, address=address, data_type=DataType.UINT16, name="reserved")
         for first, last in profile.ranges
         for address in range(first, last + 1)
         if address not in used
