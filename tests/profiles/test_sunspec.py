@@ -131,3 +131,11 @@ async def test_stale_power_fails_the_read_or_reads_not_implemented() -> None:
         device = await asyncio.to_thread(scan, server.port)
     assert device.models[213][0].W.value is None
     assert math.isclose(device.models[213][0].WphA.cvalue, -400.0)
+
+
+async def test_fc43_identification_matches_the_common_model() -> None:
+    table = compile_profile(PROFILES["sunspec_meter_203"], METER, identity=IDENTITY)
+    async with serving(table, METER) as server, client(server) as modbus:
+        info = await modbus.read_device_information(device_id=1)
+    assert info.information[0] == b"Acme"  # VendorName = common model Mn
+    assert info.information[2] == b"2.1.0"  # MajorMinorRevision = Vr
