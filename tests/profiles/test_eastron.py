@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from pymodbus.pdu import ExceptionResponse
 
+from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.profiles import PROFILES
 from custom_components.modbus_server.profiles.compile import compile_profile
 
@@ -34,7 +35,7 @@ THREE_PHASE = {
 async def test_sdm630_block_read_across_reserved_registers_decodes_by_the_map() -> None:
     table = compile_profile(PROFILES["eastron_sdm630"], THREE_PHASE)
     async with serving(table, THREE_PHASE) as server, client(server) as modbus:
-        # sdm_modbus batch 1: 0x0000..0x004B in one request (76 registers, reserved inside)
+        # one block 0x0000..0x004B (76 registers, reserved ones inside), as sdm_modbus reads
         answer = await modbus.read_input_registers(0x0000, count=76, device_id=1)
         regs = answer.registers
         assert f32_abcd(regs, 0x0000) == pytest.approx(230.5)  # Phase 1 line to neutral volts
@@ -93,3 +94,30 @@ async def test_growatt_preset_answers_total_power_on_unit_2() -> None:
     assert f32_abcd(power.registers, 0) == 300.0
     assert isinstance(unit_1, ExceptionResponse)
     assert unit_1.exception_code == 0x0B  # no device on unit 1 behind this server
+
+
+# sdm_modbus reads each batch as one block, first to last register (sdm.py, batch numbers)
+SDM_MODBUS_BATCHES = {
+    "eastron_sdm630": [(0x0000, 0x004F), (0x0050, 0x006B), (0x00C8, 0x010D), (0x014E, 0x017D)],
+    "eastron_sdm120": [(0x0000, 0x004F), (0x0054, 0x005F), (0x0102, 0x0109), (0x0156, 0x0159)],
+    "eastron_sdm72d": [(0x0000, 0x004B), (0x00C8, 0x00E1), (0x0156, 0x018D), (0x0500, 0x0503)],
+}
+
+
+@pytest.mark.parametrize("key", sorted(SDM_MODBUS_BATCHES))
+async def test_every_sdm_modbus_batch_answers_in_one_request(key: str) -> None:
+    values = {"power": 10.0}
+    table = compile_profile(PROFILES[key], values)
+    async with serving(table, values) as server, client(server) as modbus:
+        for first, last in SDM_MODBUS_BATCHES[key]:
+            answer = await modbus.read_input_registers(first, count=last - first + 1, device_id=1)
+            assert not answer.isError(), hex(first)
+            assert len(answer.registers) == last - first + 1
+
+
+async def test_sdm72d_import_and_export_power_are_the_parts_of_the_total() -> None:
+    table = compile_profile(PROFILES["eastron_sdm72d"], ["power"])
+    exporting = table.read(Area.INPUT_REGISTER, 0x0500, 4, {"power": -800.0})
+    importing = table.read(Area.INPUT_REGISTER, 0x0500, 4, {"power": 650.0})
+    assert (f32_abcd(exporting, 0), f32_abcd(exporting, 2)) == (0.0, 800.0)
+    assert (f32_abcd(importing, 0), f32_abcd(importing, 2)) == (650.0, 0.0)

@@ -181,6 +181,10 @@ class ProfileTable:
             total = sum(values)
             if source.combine == "mean":
                 total /= len(values)
+            elif source.combine == "positive":
+                total = max(total, 0.0)
+            elif source.combine == "negative":
+                total = max(-total, 0.0)
         return total * source.factor
 
     # -- serving -----------------------------------------------------------------------

@@ -4,7 +4,8 @@ Map source: Eastron's "SDM630 Modbus protocol" v1.8/v2.0, "SDM120 Modbus protoco
 the SDM72D manual, as transcribed and polled by consumers: volkszaehler/mbmd
 (meters/rs485/sdm.go, sdm120.go, sdm72.go: one FC04 read per value) and nmakel/sdm_modbus
 (sdm.py: reads each batch as ONE block from its first to its last register, across the
-reserved registers between, e.g. SDM630 0x0000..0x004B in 76 registers). Every value is an
+reserved registers between, e.g. SDM630 0x0000..0x004F in 80 registers; `ranges` are those
+blocks, so each batch answers whole). Every value is an
 IEEE 754 float32, high word first, in the units below (energy in kWh). Unit id 1 is the
 meters' default.
 
@@ -124,7 +125,7 @@ SDM630: Final = Profile(
     slots=THREE_PHASE_SLOTS,
     rows=tuple(_three_phase_rows()),
     areas=(Area.INPUT_REGISTER,),
-    ranges=((0x0000, 0x004F), (0x00C8, 0x00CF), (0x0156, 0x016B)),
+    ranges=((0x0000, 0x006B), (0x00C8, 0x010D), (0x014E, 0x017D)),
     identity=Identity(manufacturer="Eastron", model="SDM630"),
     presets=(Preset("growatt", "Growatt inverter (export limitation)", 2),),
 )
@@ -137,11 +138,14 @@ SDM72D: Final = Profile(
         "0x0034 power, 0x0048/0x004A import/export and 0x0156 total"
     ),
     slots=THREE_PHASE_SLOTS,
-    rows=tuple(
-        row for row in _three_phase_rows() if row.address <= 0x00CF or row.address == 0x0156
+    rows=(
+        *(row for row in _three_phase_rows() if row.address <= 0x00CF or row.address == 0x0156),
+        # total import / export active power (sdm_modbus SDM72): the two parts of the total
+        _f32(0x0500, "import_power", Measure("power", 1.0, _phases("power"), "positive")),
+        _f32(0x0502, "export_power", Measure("power", 1.0, _phases("power"), "negative")),
     ),
     areas=(Area.INPUT_REGISTER,),
-    ranges=((0x0000, 0x004F), (0x00C8, 0x00CF), (0x0156, 0x0157)),
+    ranges=((0x0000, 0x004F), (0x00C8, 0x00E1), (0x0156, 0x018D), (0x0500, 0x0503)),
     identity=Identity(manufacturer="Eastron", model="SDM72D"),
 )
 
@@ -175,7 +179,7 @@ SDM120: Final = Profile(
         _f32(0x0156, "energy_total", derived("energy_import", "energy_export", factor=_KWH)),
     ),
     areas=(Area.INPUT_REGISTER,),
-    ranges=((0x0000, 0x004F), (0x0156, 0x0157)),
+    ranges=((0x0000, 0x005F), (0x0102, 0x0109), (0x0156, 0x0159)),
     identity=Identity(manufacturer="Eastron", model="SDM120"),
 )
 

@@ -51,13 +51,14 @@ class Measure:
 
     When the slot is not bound and every `fallback` slot is, the row serves their sum (or
     mean, or the first minus the others): a total derived from the phases, a net energy.
+    "positive"/"negative" serve the import or export part of a signed value (0 otherwise).
     Slot "" is no slot: the row is only derived.
     """
 
     slot: str
     factor: float = 1.0
     fallback: tuple[str, ...] = ()
-    combine: Literal["sum", "mean", "difference"] = "sum"
+    combine: Literal["sum", "mean", "difference", "positive", "negative"] = "sum"
 
 
 def derived(*slots: str, factor: float = 1.0, mean: bool = False) -> Measure:
