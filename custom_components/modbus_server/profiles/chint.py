@@ -120,8 +120,8 @@ DTSU666: Final = Profile(
     key="chint_dtsu666",
     name="Chint DTSU666",
     consumers=(
-        "inverters and batteries that ship with a DTSU666 (e.g. Growatt, Hoymiles, "
-        "Sofar), translators and mbmd (Modbus RTU or TCP, holding registers, unit 1)"
+        "inverters and batteries that ship with a DTSU666 (e.g. Growatt, Hoymiles), "
+        "translators and mbmd (Modbus RTU or TCP, holding registers, unit 1)"
     ),
     slots=SLOTS,
     rows=tuple(_dtsu666_rows()),

@@ -119,8 +119,8 @@ SDM630: Final = Profile(
     key="eastron_sdm630",
     name="Eastron SDM630",
     consumers=(
-        "Growatt, Deye, Solis, GoodWe inverters and batteries, evcc, Victron via mbmd "
-        "(Modbus RTU through a gateway or TCP, input registers, unit 1)"
+        "Growatt and other inverters and batteries that accept an SDM630, evcc/mbmd "
+        "(Modbus RTU through a gateway or TCP, input registers, unit 1; Growatt: unit 2)"
     ),
     slots=THREE_PHASE_SLOTS,
     rows=tuple(_three_phase_rows()),

@@ -4,8 +4,8 @@ Map source: the SunSpec Alliance information models (github.com/sunspec/models, 
 model_101 ... model_213 JSON; the same definitions pysunspec2 ships and the tests decode with).
 The chain starts at holding register 40000 with the marker 'SunS', then model 1 (ID 1, length
 66), then the device model (ID, length L, L registers), then the end marker ID 0xFFFF with
-length 0. Scanners (pysunspec2, evcc, Fronius/NIBE/Viessmann controllers) probe base 40000, 0
-and 50000: 0 and 50000 answer IllegalDataAddress (02) at once, on the same connection.
+length 0. Scanners probe base 40000, 0 and 50000 in turn (pysunspec2's base_addr_list): 0
+and 50000 answer IllegalDataAddress (02) at once, on the same connection.
 
 Integer models carry fixed scale factors (A -2, V -1, Hz -2, W/VA/var 0, PF -1, Wh 0,
 temperature -1): a W value outside -32767..32767 cannot be encoded and that read answers
@@ -364,8 +364,8 @@ def _profile(
         key=f"sunspec_{kind}_{model}",
         name=f"SunSpec {kind} (model {model})",
         consumers=(
-            "SunSpec clients: Fronius GEN24/Symo, NIBE and Viessmann heat pumps, evcc, "
-            "pysunspec2, SolarEdge/SMA controllers (Modbus TCP, holding registers, unit 1)"
+            "SunSpec clients: Fronius GEN24 (meter), NIBE heat pumps and Viessmann Gridbox "
+            "(inverter), evcc, pysunspec2 (Modbus TCP, holding registers, unit 1)"
         ),
         slots=slots,
         rows=tuple(rows),
