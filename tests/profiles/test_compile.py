@@ -10,7 +10,14 @@ from pymodbus.pdu import ExceptionResponse
 
 from custom_components.modbus_server.modbus import Server
 from custom_components.modbus_server.modbus.area import Area
-from custom_components.modbus_server.profiles import PROFILES
+from custom_components.modbus_server.profiles import (
+    PROFILES,
+    carlo_gavazzi,
+    chint,
+    eastron,
+    shelly,
+    sunspec,
+)
 from custom_components.modbus_server.profiles.compile import (
     Options,
     ProfileError,
@@ -207,3 +214,9 @@ async def test_two_profile_devices_on_one_server_answer_their_own_unit_ids() -> 
     assert f32_abcd(scanner.registers, 0) == -750.0  # model 213 W
     assert isinstance(crossed, ExceptionResponse)  # the SDM630 has no SunSpec registers
     assert crossed.exception_code == 2
+
+
+def test_registry_holds_every_module_profile_once() -> None:
+    modules = (sunspec, eastron, chint, carlo_gavazzi, shelly)
+    assert sum(len(module.PROFILES) for module in modules) == len(PROFILES) == 15
+    assert all(profile.key == key for key, profile in PROFILES.items())
