@@ -1,12 +1,7 @@
-"""Profile tests serve over real loopback sockets."""
+"""Profile tests serve over real loopback sockets: the same fixture as the server tests."""
 
 from __future__ import annotations
 
-import pytest
-import pytest_socket
+from ..modbus.conftest import _sockets
 
-
-@pytest.fixture(autouse=True)
-def _sockets(socket_enabled: None) -> None:
-    """Allow real loopback sockets, IPv4 and IPv6 (the HA test plugin blocks them)."""
-    pytest_socket.socket_allow_hosts(["127.0.0.1", "::1"])
+__all__ = ["_sockets"]
