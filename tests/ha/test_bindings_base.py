@@ -10,7 +10,7 @@ from homeassistant.core import State
 from custom_components.modbus_server.bindings import get_binding
 from custom_components.modbus_server.bindings.base import (
     as_epoch_seconds,
-    as_number,
+    state_number,
     check_range,
     clean_number,
 )
@@ -38,8 +38,8 @@ HR = Area.HOLDING_REGISTER
         ([1], None),
     ],
 )
-def test_as_number(raw: object, expected: object) -> None:
-    assert as_number(raw) == expected
+def test_state_number(raw: object, expected: object) -> None:
+    assert state_number(raw) == expected
 
 
 def test_as_epoch_seconds() -> None:
@@ -72,7 +72,7 @@ def test_duration_seconds() -> None:
     assert duration_seconds(None) is None
 
 
-def test_timer_reads_other_attributes_as_numbers() -> None:
+def test_timer_reads_other_attributes_state_numbers() -> None:
     timer = get_binding("timer")
     assert timer is not None
     assert timer.read(State("timer.t", "idle", {"restore": True}), HR, "restore") == 1

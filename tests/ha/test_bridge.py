@@ -12,7 +12,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_mock_service
 
-from custom_components.modbus_server.bridge import parse_source
 from custom_components.modbus_server.const import EVENT_WRITE
 from custom_components.modbus_server.modbus import (
     Area,
@@ -27,11 +26,6 @@ from custom_components.modbus_server.registermap import DataType, UnmappedPolicy
 from .bridge_helpers import bridge, point, read_value, write_value
 
 HR, IR, CO, DI = Area.HOLDING_REGISTER, Area.INPUT_REGISTER, Area.COIL, Area.DISCRETE_INPUT
-
-
-def test_parse_source() -> None:
-    assert parse_source("light.x") == ("light.x", None)
-    assert parse_source("light.x#brightness") == ("light.x", "brightness")
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -250,6 +244,7 @@ async def test_write_event_and_context(hass: HomeAssistant) -> None:
         "entity_id": "number.sp",
         "attribute": None,
         "point": "setpoint",
+        "result": "applied",
     }
     assert calls[0].context is event.context
     assert calls[0].context.user_id is None
@@ -310,7 +305,7 @@ async def test_slow_service_answers_busy(hass: HomeAssistant) -> None:
         await b.on_write(None, CO, 0, [1])
     assert not finished  # still running: not cut off at the deadline
     release.set()
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert finished == [True]
 
 
@@ -329,7 +324,7 @@ async def test_call_failing_after_the_deadline_is_logged(
     with pytest.raises(ServerDeviceBusy):
         await b.on_write(None, CO, 0, [1])
     release.set()
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert "failed after the deadline: gave up" in caplog.text
 
 
@@ -341,7 +336,8 @@ async def test_failing_service_answers_failure_and_logs_once(
         hass, "switch", "turn_on", raise_exception=HomeAssistantError("device offline")
     )
     ok = async_mock_service(hass, "switch", "turn_off")
-    b = bridge(hass, point("switch.bad", CO, 0))
+    # always: the 0 below must call turn_off although the switch already reads off
+    b = bridge(hass, point("switch.bad", CO, 0), write_modes={"coil-0": "always"})
     caplog.set_level(logging.WARNING)
     for _ in range(3):
         with pytest.raises(ServerDeviceFailure):

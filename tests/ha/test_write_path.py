@@ -112,7 +112,7 @@ async def test_slow_call_answers_busy_and_still_completes(
     response = await client.write_coil(0, True)
     assert response.exception_code == SERVER_DEVICE_BUSY
     release.set()
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get("switch.valve").state == "on"  # type: ignore[union-attr]
 
 
