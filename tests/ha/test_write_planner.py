@@ -139,15 +139,18 @@ async def test_position_and_tilt_are_two_calls_in_address_order(
     hass.states.async_set(
         "cover.blind", "open", {"current_position": 50, "current_tilt_position": 0}
     )
-    position = applying_service(
-        hass, "cover", "set_cover_position", lambda data: {"current_position": data["position"]}
-    )
-    tilt = applying_service(
-        hass,
-        "cover",
-        "set_cover_tilt_position",
-        lambda data: {"current_tilt_position": data["tilt_position"]},
-    )
+    order: list[str] = []
+
+    def moved(data: dict[str, Any]) -> dict[str, Any]:
+        order.append("position")
+        return {"current_position": data["position"]}
+
+    def tilted(data: dict[str, Any]) -> dict[str, Any]:
+        order.append("tilt")
+        return {"current_tilt_position": data["tilt_position"]}
+
+    position = applying_service(hass, "cover", "set_cover_position", moved)
+    tilt = applying_service(hass, "cover", "set_cover_tilt_position", tilted)
     _, client = await serve(
         point("cover.blind#current_position", HR, 0, DataType.UINT16),
         point("cover.blind#current_tilt_position", HR, 1, DataType.UINT16),
@@ -155,7 +158,7 @@ async def test_position_and_tilt_are_two_calls_in_address_order(
     assert not (await client.write_registers(0, [80, 45])).isError()
     assert position[0].data["position"] == 80
     assert tilt[0].data["tilt_position"] == 45
-    assert position[0].context.id < tilt[0].context.id  # ULIDs: the position went first
+    assert order == ["position", "tilt"]
 
 
 # --- item: bit-packed registers ------------------------------------------------------------------
