@@ -10,9 +10,9 @@ from homeassistant.core import State
 from custom_components.modbus_server.bindings import get_binding
 from custom_components.modbus_server.bindings.base import (
     as_epoch_seconds,
-    state_number,
     check_range,
     clean_number,
+    state_number,
 )
 from custom_components.modbus_server.bindings.timer import duration_seconds
 from custom_components.modbus_server.modbus import Area, IllegalDataValue, IllegalFunction
