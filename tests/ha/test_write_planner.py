@@ -329,3 +329,19 @@ async def test_a_write_to_an_entity_whose_call_hangs_answers_busy_at_once(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert not (await client.write_coil(0, False)).isError()  # free again once it returned
     assert len(turned_off) == 1
+
+
+# --- item: float32 set-points on a step grid -----------------------------------------------------
+
+
+async def test_float32_setpoint_on_a_tenth_grid_is_written(
+    hass: HomeAssistant, serve: Serve
+) -> None:
+    assert await async_setup_component(
+        hass,
+        "input_number",
+        {"input_number": {"sp": {"min": 7, "max": 35, "step": 0.1, "initial": 20}}},
+    )
+    _, client = await serve(point("input_number.sp", HR, 0))
+    assert not (await client.write_registers(0, floats(client, 21.3))).isError()
+    assert hass.states.get("input_number.sp").state == "21.3"  # type: ignore[union-attr]
