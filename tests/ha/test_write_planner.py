@@ -7,11 +7,14 @@ as the real integration would, so the final state is what the test asserts.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
+import probatio
 import pytest
 from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import config_validation as cv
 from homeassistant.setup import async_setup_component
 from pymodbus.client import AsyncModbusTcpClient
 
@@ -23,6 +26,7 @@ from custom_components.modbus_server.registermap import DataType, Point
 from .bridge_helpers import bridge, point
 
 HR, CO = Area.HOLDING_REGISTER, Area.COIL
+ILLEGAL_DATA_VALUE = 3
 SERVER_DEVICE_BUSY = 6
 
 type Serve = Callable[..., Any]
@@ -345,3 +349,28 @@ async def test_float32_setpoint_on_a_tenth_grid_is_written(
     _, client = await serve(point("input_number.sp", HR, 0))
     assert not (await client.write_registers(0, floats(client, 21.3))).isError()
     assert hass.states.get("input_number.sp").state == "21.3"  # type: ignore[union-attr]
+
+
+# --- item: a service schema refusing the value ---------------------------------------------------
+
+
+async def test_a_value_the_service_schema_refuses_answers_illegal_data_value_and_logs_once(
+    hass: HomeAssistant, serve: Serve, caplog: pytest.LogCaptureFixture
+) -> None:
+    hass.states.async_set("counter.cycles", "3")  # no minimum: the binding lets -5 through
+    called: list[ServiceCall] = []
+    hass.services.async_register(
+        "counter",
+        "set_value",
+        called.append,
+        schema=cv.make_entity_service_schema(
+            {probatio.Required("value"): probatio.All(int, probatio.Range(min=0))}
+        ),
+    )
+    _, client = await serve(point("counter.cycles", HR, 0, DataType.INT32))
+    registers = client.convert_to_registers(-5, client.DATATYPE.INT32)
+    for _ in range(3):
+        assert (await client.write_registers(0, registers)).exception_code == ILLEGAL_DATA_VALUE
+    assert called == []
+    assert [r.levelname for r in caplog.records if r.levelno >= logging.WARNING] == ["WARNING"]
+    assert "refused the value" in caplog.text
