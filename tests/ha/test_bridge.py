@@ -383,3 +383,31 @@ async def test_input_datetime_time_of_day_with_the_real_helper(hass: HomeAssista
     await write_value(b, p, 6 * 3600 + 15 * 60)
     assert hass.states.get("input_datetime.alarm").state == "06:15:00"  # type: ignore[union-attr]
     assert read_value(b, p) == 6 * 3600 + 15 * 60
+
+
+async def test_the_view_serves_what_direct_reads_of_the_states_serve(hass: HomeAssistant) -> None:
+    """The encoded view is a cache: same registers as reading hass.states per request.
+
+    (How much faster it is: benchmarks/bridge_bench.py.)
+    """
+    points = []
+    address = 0
+    for index in range(50):
+        hass.states.async_set(f"sensor.t{index}", str(20 + index / 10))
+        points.append(point(f"sensor.t{index}", HR, address, DataType.FLOAT32, writable=False))
+        address += 2
+    for index in range(5):
+        hass.states.async_set(f"counter.c{index}", str(1000 * index))
+        points.append(point(f"counter.c{index}", HR, address, DataType.INT64))
+        address += 4
+    for index in range(5):
+        hass.states.async_set(f"switch.s{index}", "on" if index % 2 else "off")
+        points.append(point(f"switch.s{index}", HR, address, DataType.UINT16))
+        address += 1
+    cached = bridge(hass, *points)
+    direct = bridge(hass, *points, cache=False)
+    assert cached.on_read(None, HR, 0, 125) == direct.on_read(None, HR, 0, 125)
+    for value in range(100):
+        hass.states.async_set("sensor.t7", str(value))
+        hass.states.async_set("counter.c2", str(-value))
+    assert cached.on_read(None, HR, 0, 125) == direct.on_read(None, HR, 0, 125)
