@@ -228,3 +228,31 @@ async def test_write_deadline_comes_from_the_entry_and_a_late_write_is_recorded_
     release.set()
     await hass.async_block_till_done(wait_background_tasks=True)
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_rows_write_mode_reaches_the_bridge(hass: HomeAssistant, port: int) -> None:
+    """Row data `write_mode: always` -> every rewrite of the same value calls the service."""
+    level = {"entity_id": "input_number.level", "writable": True}
+    rows = [
+        point_subentry(
+            point_data("holding_register", 0, "float32", **level, write_mode="always"), "always"
+        ),
+        # no write_mode stored (rows made before it existed): the domain's default
+        point_subentry(point_data("holding_register", 2, "float32", **level), "default"),
+    ]
+    entry = MockConfigEntry(domain=DOMAIN, data=server_data(port), subentries_data=rows)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    writes: list[Any] = []
+    hass.bus.async_listen(EVENT_WRITE, writes.append)
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    try:
+        for _ in range(2):
+            assert not (await modbus.write_registers(0, float_registers(modbus, 10.0))).isError()
+            assert not (await modbus.write_registers(2, float_registers(modbus, 10.0))).isError()
+    finally:
+        modbus.close()
+    await hass.async_block_till_done()
+    assert [e.data["address"] for e in writes] == [0, 0]
+    await hass.config_entries.async_unload(entry.entry_id)
