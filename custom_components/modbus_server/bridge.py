@@ -8,32 +8,47 @@ without an unavailable value) goes through `RegisterMap.read`, which raises the 
 exception (or fills gaps with zeros under the `zero` policy).
 
 Why a cache rather than reading `hass.states` on each request - measured by
-`tests/ha/test_bridge_perf.py` (FC3 x 125 registers over 60 points, in process): the view
-serves 231,000-546,000 block reads/s (2-4 us each), reading the 60 states through the bindings
-and encoding them per request 5,300-9,600/s (100-190 us), 40-90x slower. The view costs
-14-21 us per state change of a mapped entity instead, paid once per change rather than once
-per poll, and SCADA polls far more often than most entities change. The view is updated
-synchronously inside the state change dispatch, so a read right after
-`hass.states.async_set` already sees the new value. Pass `cache=False` to serve every read
-from `hass.states` directly (used by the measurement).
+`benchmarks/bridge_bench.py` (FC3 x 125 registers over 60 points, in process): the view
+serves 1.5-2.1 million block reads/s (0.5-0.7 us each), reading the 60 states through the
+bindings and encoding them per request 5,300-7,600/s (130-190 us). The view costs 8-20 us per
+state change of a mapped entity instead, paid once per change rather than once per poll, and
+SCADA polls far more often than most entities change. The view is updated synchronously
+inside the state change dispatch, so a read right after `hass.states.async_set` already sees
+the new value. Pass `cache=False` to serve every read from `hass.states` directly.
 
-Writes: `RegisterMap.write` splits the block into per-point values (all-or-nothing at the
-map level), then every point's binding validates its value against the entity's
-min/max/step/options and builds its service call - all of them before the first call, so a
-refused value (IllegalDataValue 03) or an unavailable/missing entity (ServerDeviceFailure 04)
-applies nothing. Then each call runs with `blocking=True` under one deadline of
-`write_timeout` seconds for the whole request (ServerDeviceBusy 06 on timeout - the call is
-not cancelled, a half-done device operation is worse than a late one; a failing call
-answers ServerDeviceFailure 04 and is logged once per entity and error until it succeeds
-again); the Modbus response goes out only after the calls returned. A failure in the middle
-of a multi-point write leaves the earlier calls applied (services cannot be rolled back).
+Writes, in order, everything that can refuse before anything is applied:
 
-Every applied point fires `modbus_server_write` (client host/port/unit id, area, address,
-bit, raw values, engineering value, entity_id, attribute) with the same `Context` as its
-service call, fired just before the call as core's `homekit` does, so the logbook and
-automations can tell the state change came from that Modbus client (`logbook.py` describes
-the event). The context has no user (a Modbus client is not a Home Assistant user); the
-client is named in the event.
+1. `RegisterMap.write` splits the block into per-point values (all-or-nothing; 02/03).
+2. For FC22 (mask write) only the bit points whose bits the client's masks write go on; the
+   others keep their value whatever the register's cached copy says.
+3. A point whose target cannot take a write answers 04 (entity unavailable or missing,
+   domain without binding) or 01 (read-only attribute).
+4. A point whose written value encodes to what the point holds now is dropped when its row's
+   write mode is `on_change` (the default of state-like domains, see `DomainBinding`): no
+   call and no event (counted as `unchanged`). This also keeps FC6/FC16/FC23 on a register of
+   packed bits from calling the 15 bits that did not change.
+5. `planner.plan_writes` builds the calls per entity against the values being written and
+   merges the calls of one entity to one service (03/01 from the bindings' checks).
+6. An entity whose previous call still runs answers 06 at once (counted as `busy`): a PLC
+   retrying against a hung integration does not pile up one task per retry.
+
+Then each call runs with `blocking=True` under one deadline of `write_timeout` seconds for the
+whole request (the entry's `write_timeout`; ServerDeviceBusy 06 on timeout). The call runs as
+a background task, shielded: the deadline does not cut it off half-way through a device
+operation (a late one is better), its late outcome is logged, and Home Assistant's shutdown
+cancels it instead of waiting for it. A failing call answers ServerDeviceFailure 04, a value
+the service's schema refuses IllegalDataValue 03, each logged once per entity and error until
+it succeeds again; the Modbus response goes out only after the calls returned. A failure in
+the middle of a multi-call write leaves the earlier calls applied (services cannot be rolled
+back) and attempts none after it.
+
+Every step's points fire `modbus_server_write` (client host/port/unit id, area, address,
+bit, raw values, engineering value, entity_id, attribute, `result`: applied, failed or
+timeout) once the call returned or the deadline passed, with the same `Context` as the call
+and the time it started, so the logbook and automations can tell the state change came from
+that Modbus client (`logbook.py` describes the event) and a failed write is never recorded
+as written. The context has no user (a Modbus client is not a Home Assistant user); the
+client is named in the event. `counters` counts the outcomes (shown in diagnostics).
 
 Read-only servers answer every write with IllegalFunction (01) - the same code the server
 itself sends when it has no write callback - because the function, not the address, is
