@@ -293,9 +293,11 @@ class Bridge:
         for point, value in self.register_map.write(area, address, values):
             if mask is not None and point.bit is not None and not mask >> point.bit & 1:
                 continue  # FC22: the client's masks keep this bit as it is
+            if not isinstance(value, bool | int | float | str):
+                raise ServerDeviceFailure(f"{value!r} cannot be written")
             start = point.address - address
             raw = tuple(values[start : start + point.register_count])
-            write = PointWrite(point, value, raw, self._sources.get(id(point)))  # type: ignore[arg-type]
+            write = PointWrite(point, value, raw, self._sources.get(id(point)))
             self._check_target(write)
             if self._unchanged(write):
                 self.counters[UNCHANGED] += 1
@@ -342,8 +344,6 @@ class Bridge:
                 why,
             )
             raise ServerDeviceFailure(f"{source.entity_id} {why}")
-        if not isinstance(write.value, bool | int | float | str):
-            raise ServerDeviceFailure(f"{write.value!r} cannot be written")
         if not source.binding.writable(write.point.area, source.attribute):
             raise IllegalFunction(f"{source.entity_id} {source.attribute or 'state'} is read-only")
         self._logged.discard((source.entity_id, "unavailable"))
