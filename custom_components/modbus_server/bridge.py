@@ -382,7 +382,7 @@ class Bridge:
                                 self.owned.set_from_modbus(write.point.key, write.value)
                     else:
                         try:
-                            await self._call(step, step.call, context)
+                            await self._call(step.entity_id, step.call, context)
                         except ModbusExceptionResponse as err:
                             self._record(running, request, RESULT_FAILED, str(err))
                             raise
@@ -398,9 +398,9 @@ class Bridge:
             )
             raise ServerDeviceBusy(f"write did not complete within {self.write_timeout} s") from err
 
-    async def _call(self, step: Step, call: ServiceCall, context: Context) -> None:
-        entity_id = step.entity_id
-        assert entity_id is not None
+    async def _call(self, entity_id: str | None, call: ServiceCall, context: Context) -> None:
+        """Run one planned call (blocking, shielded); map its failure to a Modbus exception."""
+        assert entity_id is not None  # a step with a call always targets an entity
         data: dict[str, Any] = {ATTR_ENTITY_ID: entity_id, **call.data}
         # A background task: Home Assistant's shutdown cancels it instead of waiting for a
         # hung call, and `_pending` bounds it to one outstanding call per entity.
