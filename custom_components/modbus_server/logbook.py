@@ -6,6 +6,12 @@ this event; describing the event turns it into a readable line on that entity ("
 Modbus client 10.0.0.5 (unit 1): HR 100 = 21.5") instead of an anonymous change. A write
 whose call failed or outlived the write deadline says so ("write by ... failed", "... timed
 out"): the audit trail never shows it as written. Modelled on core's `homekit/logbook.py`.
+
+The link relies on the event's time: the logbook takes the first recorded event of a context
+as its origin, and the call's own `call_service` event is fired before ours, so ours is dated
+at the call's start. A logbook opened while the write happens (its live stream orders by
+arrival) names the action (`input_number.set_value`) on the change instead, and shows the
+write as its own line; reloaded, it names the client.
 """
 
 from __future__ import annotations
