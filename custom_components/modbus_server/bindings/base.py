@@ -147,10 +147,13 @@ def as_bit(value: Value) -> bool:
     return bool(value)
 
 
-def float32(value: float) -> float:
+_FLOAT32 = struct.Struct("<f")
+
+
+def _float32(value: float) -> float:
     """`value` rounded to the nearest float32 (what a float32 register can carry)."""
     try:
-        return float(struct.unpack("<f", struct.pack("<f", value))[0])
+        return float(_FLOAT32.unpack(_FLOAT32.pack(value))[0])
     except OverflowError:
         return value
 
@@ -164,7 +167,7 @@ def _near(value: float, target: float, scale: float) -> bool:
     is the target's is the target. This holds whatever codec the value came through: for
     float64 or scaled integers it only accepts deviations below 6e-8 of the value.
     """
-    return abs(value - target) <= 1e-6 * scale or float32(value) == float32(target)
+    return abs(value - target) <= 1e-6 * scale or _float32(value) == _float32(target)
 
 
 def check_range(
