@@ -35,8 +35,10 @@ Writes, in order, everything that can refuse before anything is applied:
 Then each call runs with `blocking=True` under one deadline of `write_timeout` seconds for the
 whole request (the entry's `write_timeout`; ServerDeviceBusy 06 on timeout). The call runs as
 a background task, shielded: the deadline does not cut it off half-way through a device
-operation (a late one is better), its late outcome is logged, and Home Assistant's shutdown
-cancels it instead of waiting for it. A failing call answers ServerDeviceFailure 04, a value
+operation (a late one is better) and its late outcome is logged; as a background task a hung
+call holds up neither Home Assistant's start nor `async_block_till_done`, and stopping Home
+Assistant cancels it with the other background tasks instead of finding it still running after
+the final write (and warning about it). A failing call answers ServerDeviceFailure 04, a value
 the service's schema refuses IllegalDataValue 03, each logged once per entity and error until
 it succeeds again; the Modbus response goes out only after the calls returned. A failure in
 the middle of a multi-call write leaves the earlier calls applied (services cannot be rolled
@@ -402,8 +404,8 @@ class Bridge:
         """Run one planned call (blocking, shielded); map its failure to a Modbus exception."""
         assert entity_id is not None  # a step with a call always targets an entity
         data: dict[str, Any] = {ATTR_ENTITY_ID: entity_id, **call.data}
-        # A background task: Home Assistant's shutdown cancels it instead of waiting for a
-        # hung call, and `_pending` bounds it to one outstanding call per entity.
+        # A background task: a hung call does not hold up HA's start and is cancelled when HA
+        # stops; `_pending` bounds it to one outstanding call per entity.
         task = self.hass.async_create_background_task(
             self.hass.services.async_call(
                 call.domain, call.service, data, blocking=True, context=context

@@ -411,3 +411,26 @@ async def test_the_view_serves_what_direct_reads_of_the_states_serve(hass: HomeA
         hass.states.async_set("sensor.t7", str(value))
         hass.states.async_set("counter.c2", str(-value))
     assert cached.on_read(None, HR, 0, 125) == direct.on_read(None, HR, 0, 125)
+
+
+async def test_stopping_home_assistant_cancels_a_hung_call_without_complaint(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hung call is a background task: cancelled when HA stops, not left to the last stage."""
+    hass.states.async_set("switch.stuck", "off")
+    cancelled: list[bool] = []
+
+    async def hang(call: ServiceCall) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    hass.services.async_register("switch", "turn_on", hang)
+    b = bridge(hass, point("switch.stuck", CO, 0), write_timeout=0.05)
+    with pytest.raises(ServerDeviceBusy):
+        await b.on_write(None, CO, 0, [1])
+    await hass.async_stop()
+    assert cancelled == [True]
+    assert "still running after final writes shutdown stage" not in caplog.text
