@@ -322,7 +322,7 @@ async def test_a_write_to_an_entity_whose_call_hangs_answers_busy_at_once(
     assert started == ["switch.stuck"]  # no new call, no new task per retry
     assert b.counters["busy"] == 5
     assert not (await client.write_coil(1, True)).isError()  # other entities are not blocked
-    # Home Assistant does not wait for the hung call (its stop would wait on tracked tasks)
+    # a background task: Home Assistant (its start, async_block_till_done) does not wait for it
     await asyncio.wait_for(hass.async_block_till_done(), 5)
     await hass.async_block_till_done()
     assert [(e.data["entity_id"], e.data["result"]) for e in events] == [
