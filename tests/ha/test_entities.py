@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNKNOWN
@@ -308,15 +310,14 @@ async def test_owned_64_bit_values_survive_a_restart_exactly(
         blocking=True,
     )
     # what Home Assistant writes to .storage/core.restore_state at shutdown, and reads back
-    stored = [
-        json_loads(json_bytes(state.as_dict()))
-        for state in rs.async_get(hass).async_get_stored_states()
-    ]
+    cache: list[tuple[State, dict[str, Any]]] = []
+    for stored in rs.async_get(hass).async_get_stored_states():
+        item: dict[str, Any] = json_loads(json_bytes(stored.as_dict()))  # type: ignore[assignment]
+        state = State.from_dict(item["state"])
+        assert state is not None
+        cache.append((state, item["extra_data"]))
     await hass.config_entries.async_unload(entry.entry_id)
-    mock_restore_cache_with_extra_data(
-        hass,
-        [(State.from_dict(item["state"]), item["extra_data"]) for item in stored],  # type: ignore[misc]
-    )
+    mock_restore_cache_with_extra_data(hass, cache)
     assert await hass.config_entries.async_setup(entry.entry_id)
     owned = entry.runtime_data.owned
     assert (owned.get("big"), owned.get("huge"), owned.get("total")) == (big, huge, huge)
