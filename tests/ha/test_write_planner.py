@@ -211,10 +211,11 @@ async def test_mask_write_calls_only_the_bits_the_mask_writes(
     assert (await client.read_holding_registers(0, count=1)).registers == [0b101000]
 
 
-async def test_mask_write_does_not_restore_a_bit_that_changed_meanwhile(
+async def test_mask_write_leaves_the_bits_it_keeps_alone_even_in_write_mode_always(
     hass: HomeAssistant, serve: Serve, switches: list[ServiceCall]
 ) -> None:
-    # the mask write reads the register, then writes it; a bit it keeps must not be "set back"
+    # the server reads the register and writes it back masked: the kept bits must not be
+    # rewritten from that copy (a stale one sets back what another write just changed)
     _, client = await serve(*packed(), write_modes={f"bit{b}": "always" for b in range(16)})
     response = await client.mask_write_register(address=0, and_mask=0xFFF7, or_mask=0x0008)
     assert not response.isError()
