@@ -316,6 +316,11 @@ class Bridge:
         point = write.point
         if self._modes.get(id(point), WRITE_MODE_ON_CHANGE) == WRITE_MODE_ALWAYS:
             return False
+        source = write.source
+        if source is not None:
+            binding, state = source.binding, self.hass.states.get(source.entity_id)
+            if binding is None or state is None or not binding.is_settled(state):
+                return False
         current = self.current_value(point)
         if current is UNAVAILABLE:
             return False

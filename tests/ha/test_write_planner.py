@@ -270,6 +270,18 @@ async def test_rewriting_the_current_value_calls_nothing_by_default(
     assert hass.states.get("input_number.sp").state == "21.0"  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize(("state", "calls"), [("open", 0), ("closing", 1), ("opening", 1)])
+async def test_a_moving_cover_is_opened_although_it_reads_1_like_an_open_one(
+    hass: HomeAssistant, serve: Serve, state: str, calls: int
+) -> None:
+    hass.states.async_set("cover.gate", state)
+    opened = applying_service(hass, "cover", "open_cover", lambda data: {})
+    _, client = await serve(point("cover.gate", CO, 0))
+    assert (await client.read_coils(0, count=1)).bits[0] is True  # anything but closed reads 1
+    assert not (await client.write_coil(0, True)).isError()
+    assert len(opened) == calls
+
+
 async def test_write_mode_always_calls_for_every_write(hass: HomeAssistant, serve: Serve) -> None:
     assert await async_setup_component(
         hass, "input_number", {"input_number": {"sp": {"min": 0, "max": 50, "initial": 20}}}

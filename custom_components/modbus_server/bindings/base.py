@@ -239,6 +239,13 @@ class DomainBinding:
     state_data_type: ClassVar[str] = "float32"
     attribute_specs: ClassVar[Mapping[str, AttributeSpec]] = {}
     default_write_mode: ClassVar[str] = WRITE_MODE_ON_CHANGE
+    settled_states: ClassVar[frozenset[str] | None] = None
+    """States at rest, in which the points read what a write would make them (None: all).
+
+    A 0/1 reading can merge a moving state into a resting one (a closing cover reads 1 like an
+    open one); writing 1 then must open it, so a write-on-change row skips an unchanged value
+    only while the entity is in one of these states.
+    """
 
     # --- what the config flow offers -----------------------------------------------------------
 
@@ -340,6 +347,10 @@ class DomainBinding:
         return number if number is not None else as_epoch_seconds(raw)
 
     # --- writes --------------------------------------------------------------------------------
+
+    def is_settled(self, state: State) -> bool:
+        """Whether the state is at rest, so a point reading the written value needs no call."""
+        return self.settled_states is None or state.state in self.settled_states
 
     def write(
         self, state: State, area: Area, attribute: str | None, value: Value
