@@ -160,9 +160,8 @@ class Bridge:
                 self._modes[id(point)] = effective_write_mode(modes.get(point.key), None)
                 continue
             binding = get_binding(entity_id.partition(".")[0])
-            mode = effective_write_mode(modes.get(point.key), binding)
-            self._sources[id(point)] = Source(entity_id, attribute, binding, mode)
-            self._modes[id(point)] = mode
+            self._sources[id(point)] = Source(entity_id, attribute, binding)
+            self._modes[id(point)] = effective_write_mode(modes.get(point.key), binding)
             self._by_entity.setdefault(entity_id, []).append(point)
         self._values: dict[int, object] = {}
         self._view: dict[Area, list[int | None]] = {}

@@ -43,8 +43,6 @@ class Source:
     attribute: str | None
     binding: DomainBinding | None
     """None for a domain without binding: the point reads unavailable and refuses writes."""
-    write_mode: str = WRITE_MODE_ON_CHANGE
-    """`always` or `on_change` (already resolved from the row's mode and the domain)."""
 
 
 def effective_write_mode(row_mode: str | None, binding: DomainBinding | None) -> str:
