@@ -25,10 +25,14 @@ from .const import (
     CONF_READ_ONLY,
     CONF_UNIT_ID,
     CONF_UNMAPPED,
+    CONF_WRITE_MODE,
+    CONF_WRITE_TIMEOUT,
+    DEFAULT_WRITE_TIMEOUT,
     DOMAIN,
     ISSUE_PERMISSION_DENIED,
     LOGGER,
     SUBENTRY_POINT,
+    WRITE_MODE_DEFAULT,
 )
 from .helpers import (
     bind_hosts,
@@ -39,10 +43,9 @@ from .helpers import (
 )
 from .issues import async_setup_missing_entities_check
 from .modbus import DeviceIdentification, Server
-from .modbus.area import Area
 from .models import ModbusServerConfigEntry, ModbusServerData
 from .monitor import ServerMonitor
-from .owned import OwnedStore
+from .owned import OWNED_PLATFORMS, OwnedStore
 from .registermap import MapValidationError, RegisterMap, UnmappedPolicy
 from .renames import async_follow_renames, renamed_rows
 from .services import async_setup_services
@@ -73,7 +76,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
 
     owned = OwnedStore(register_map)
     read_only = bool(data[CONF_READ_ONLY])
-    bridge = Bridge(hass, register_map, owned, read_only=read_only, entry_id=entry.entry_id)
+    bridge = Bridge(
+        hass,
+        register_map,
+        owned,
+        read_only=read_only,
+        write_timeout=float(data.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
+        write_modes={
+            subentry_id: subentry.data.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT)
+            for subentry_id, subentry in entry.subentries.items()
+        },
+        entry_id=entry.entry_id,
+    )
     integration = await async_get_integration(hass, DOMAIN)
     version = str(integration.version or "0")
     server = Server(
@@ -155,14 +169,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     LOGGER.debug("%s listening on %s", entry.title, server.addresses)
     return True
-
-
-OWNED_PLATFORMS = {
-    Area.COIL: Platform.SWITCH,
-    Area.HOLDING_REGISTER: Platform.NUMBER,
-    Area.DISCRETE_INPUT: Platform.BINARY_SENSOR,
-    Area.INPUT_REGISTER: Platform.SENSOR,
-}
 
 
 @callback

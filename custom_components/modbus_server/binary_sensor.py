@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
-from homeassistant.const import STATE_OFF, STATE_ON, EntityCategory
+from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import ModbusServerDiagnosticEntity, OwnedPointEntity
+from .entity import ModbusServerDiagnosticEntity, OwnedBitEntity
 from .modbus.area import Area
 from .models import ModbusServerConfigEntry
 
@@ -51,7 +49,7 @@ class ClientConnectedBinarySensor(ModbusServerDiagnosticEntity, BinarySensorEnti
         return self.entry.runtime_data.monitor.snapshot.connections > 0
 
 
-class OwnedBinarySensor(OwnedPointEntity, BinarySensorEntity):
+class OwnedBinarySensor(OwnedBitEntity, BinarySensorEntity):
     """A discrete input owned by the integration; HA sets it with modbus_server.set_value."""
 
     @property
@@ -59,26 +57,3 @@ class OwnedBinarySensor(OwnedPointEntity, BinarySensorEntity):
         """What Modbus clients read."""
         value = self.owned_value
         return None if value is None else bool(value)
-
-    async def async_restore_value(self) -> Any:
-        """On/off from the last state."""
-        last = await self.async_get_last_state()
-        if last is None or last.state not in (STATE_ON, STATE_OFF):
-            return None
-        return last.state == STATE_ON
-
-    def _coerce(self, value: object) -> object:
-        """Accept on/off, true/false and 1/0."""
-        return _as_bool(value)
-
-
-def _as_bool(value: object) -> object:
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("on", "true", "1", "yes"):
-            return True
-        if text in ("off", "false", "0", "no"):
-            return False
-    if isinstance(value, int | float) and value in (0, 1):
-        return bool(value)
-    return value

@@ -8,32 +8,49 @@ without an unavailable value) goes through `RegisterMap.read`, which raises the 
 exception (or fills gaps with zeros under the `zero` policy).
 
 Why a cache rather than reading `hass.states` on each request - measured by
-`tests/ha/test_bridge_perf.py` (FC3 x 125 registers over 60 points, in process): the view
-serves 231,000-546,000 block reads/s (2-4 us each), reading the 60 states through the bindings
-and encoding them per request 5,300-9,600/s (100-190 us), 40-90x slower. The view costs
-14-21 us per state change of a mapped entity instead, paid once per change rather than once
-per poll, and SCADA polls far more often than most entities change. The view is updated
-synchronously inside the state change dispatch, so a read right after
-`hass.states.async_set` already sees the new value. Pass `cache=False` to serve every read
-from `hass.states` directly (used by the measurement).
+`benchmarks/bridge_bench.py` (FC3 x 125 registers over 60 points, in process): the view
+serves 1.5-2.1 million block reads/s (0.5-0.7 us each), reading the 60 states through the
+bindings and encoding them per request 5,300-7,600/s (130-190 us). The view costs 8-20 us per
+state change of a mapped entity instead, paid once per change rather than once per poll, and
+SCADA polls far more often than most entities change. The view is updated synchronously
+inside the state change dispatch, so a read right after `hass.states.async_set` already sees
+the new value. Pass `cache=False` to serve every read from `hass.states` directly.
 
-Writes: `RegisterMap.write` splits the block into per-point values (all-or-nothing at the
-map level), then every point's binding validates its value against the entity's
-min/max/step/options and builds its service call - all of them before the first call, so a
-refused value (IllegalDataValue 03) or an unavailable/missing entity (ServerDeviceFailure 04)
-applies nothing. Then each call runs with `blocking=True` under one deadline of
-`write_timeout` seconds for the whole request (ServerDeviceBusy 06 on timeout - the call is
-not cancelled, a half-done device operation is worse than a late one; a failing call
-answers ServerDeviceFailure 04 and is logged once per entity and error until it succeeds
-again); the Modbus response goes out only after the calls returned. A failure in the middle
-of a multi-point write leaves the earlier calls applied (services cannot be rolled back).
+Writes, in order, everything that can refuse before anything is applied:
 
-Every applied point fires `modbus_server_write` (client host/port/unit id, area, address,
-bit, raw values, engineering value, entity_id, attribute) with the same `Context` as its
-service call, fired just before the call as core's `homekit` does, so the logbook and
-automations can tell the state change came from that Modbus client (`logbook.py` describes
-the event). The context has no user (a Modbus client is not a Home Assistant user); the
-client is named in the event.
+1. `RegisterMap.write` splits the block into per-point values (all-or-nothing; 02/03).
+2. For FC22 (mask write) only the bit points whose bits the client's masks write go on; the
+   others keep their value whatever the register's cached copy says.
+3. A point whose target cannot take a write answers 04 (entity unavailable or missing,
+   domain without binding) or 01 (read-only attribute).
+4. A point whose written value encodes to what the point holds now is dropped when its row's
+   write mode is `on_change` (the default of state-like domains, see `DomainBinding`): no
+   call and no event (counted as `unchanged`). This also keeps FC6/FC16/FC23 on a register of
+   packed bits from calling the 15 bits that did not change.
+5. `planner.plan_writes` builds the calls per entity against the values being written and
+   merges the calls of one entity to one service (03/01 from the bindings' checks).
+6. An entity whose previous call still runs answers 06 at once (counted as `busy`): a PLC
+   retrying against a hung integration does not pile up one task per retry.
+
+Then each call runs with `blocking=True` under one deadline of `write_timeout` seconds for the
+whole request (the entry's `write_timeout`; ServerDeviceBusy 06 on timeout). The call runs as
+a background task, shielded: the deadline does not cut it off half-way through a device
+operation (a late one is better) and its late outcome is logged; as a background task a hung
+call holds up neither Home Assistant's start nor `async_block_till_done`, and stopping Home
+Assistant cancels it with the other background tasks instead of finding it still running after
+the final write (and warning about it). A failing call answers ServerDeviceFailure 04, a value
+the service's schema refuses IllegalDataValue 03, each logged once per entity and error until
+it succeeds again; the Modbus response goes out only after the calls returned. A failure in
+the middle of a multi-call write leaves the earlier calls applied (services cannot be rolled
+back) and attempts none after it.
+
+Every step's points fire `modbus_server_write` (client host/port/unit id, area, address,
+bit, raw values, engineering value, entity_id, attribute, `result`: applied, failed or
+timeout) once the call returned or the deadline passed, with the same `Context` as the call
+and the time it started, so the logbook and automations can tell the state change came from
+that Modbus client (`logbook.py` describes the event) and a failed write is never recorded
+as written. The context has no user (a Modbus client is not a Home Assistant user); the
+client is named in the event. `counters` counts the outcomes (shown in diagnostics).
 
 Read-only servers answer every write with IllegalFunction (01) - the same code the server
 itself sends when it has no write callback - because the function, not the address, is
@@ -44,10 +61,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from bisect import bisect_left
-from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import probatio
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import (
     CALLBACK_TYPE,
@@ -55,54 +74,50 @@ from homeassistant.core import (
     Event,
     EventStateChangedData,
     HomeAssistant,
+    State,
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
-from .bindings import DomainBinding, ServiceCall, get_binding
-from .const import DOMAIN, EVENT_WRITE
+from .bindings import get_binding
+from .const import (
+    DEFAULT_WRITE_TIMEOUT,
+    DOMAIN,
+    EVENT_WRITE,
+    RESULT_APPLIED,
+    RESULT_FAILED,
+    RESULT_TIMEOUT,
+    WRITE_MODE_ALWAYS,
+    WRITE_MODE_ON_CHANGE,
+)
+from .helpers import split_source
 from .modbus import (
     Area,
+    IllegalDataValue,
     IllegalFunction,
     ModbusExceptionResponse,
     ServerDeviceBusy,
     ServerDeviceFailure,
 )
-from .registermap import UNAVAILABLE, UnmappedPolicy
+from .owned import OWNED_PLATFORMS
+from .planner import PointWrite, Source, Step, effective_write_mode, plan_writes
+from .registermap import UNAVAILABLE, EncodingError, UnmappedPolicy
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
-    from .modbus import ClientInfo, Request
+    from .bindings import ServiceCall
+    from .modbus import Request
     from .owned import OwnedStore
     from .registermap import Point, RegisterMap
 
 _LOGGER = logging.getLogger(__name__)
 
-OWNED_PLATFORM = {
-    Area.COIL: "switch",
-    Area.DISCRETE_INPUT: "binary_sensor",
-    Area.HOLDING_REGISTER: "number",
-    Area.INPUT_REGISTER: "sensor",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Where a point's value comes from: an entity (and attribute) through its binding."""
-
-    entity_id: str
-    attribute: str | None
-    binding: DomainBinding | None
-    """None for a domain without binding: the point reads unavailable and refuses writes."""
-
-
-def parse_source(source: str) -> tuple[str, str | None]:
-    """Split `Point.source` ('light.x' or 'light.x#brightness') into entity id and attribute."""
-    entity_id, _, attribute = source.partition("#")
-    return entity_id, attribute or None
+UNCHANGED = "unchanged"
+BUSY = "busy"
+WRITE_COUNTERS = (RESULT_APPLIED, RESULT_FAILED, RESULT_TIMEOUT, UNCHANGED, BUSY)
 
 
 class Bridge:
@@ -115,11 +130,16 @@ class Bridge:
         owned: OwnedStore,
         *,
         read_only: bool = False,
-        write_timeout: float = 5.0,
+        write_timeout: float = DEFAULT_WRITE_TIMEOUT,
+        write_modes: Mapping[str, str] | None = None,
         entry_id: str = "",
         cache: bool = True,
     ) -> None:
-        """Index the points by source and build the encoded view from the current states."""
+        """Index the points by source and build the encoded view from the current states.
+
+        `write_modes` maps a point's key (its row) to the row's write mode (`const.WRITE_MODES`;
+        missing: the domain's default).
+        """
         self.hass = hass
         self.register_map = register_map
         self.owned = owned
@@ -130,20 +150,27 @@ class Bridge:
         self._sources: dict[int, Source | None] = {}
         self._by_entity: dict[str, list[Point]] = {}
         self._owned_points: dict[str, list[Point]] = {}
+        self._modes: dict[int, str] = {}
+        modes = write_modes or {}
         for point in register_map.points:
-            if point.source is None:
+            entity_id, attribute = split_source(point.source)
+            if entity_id is None:
                 self._sources[id(point)] = None
                 self._owned_points.setdefault(point.key, []).append(point)
+                self._modes[id(point)] = effective_write_mode(modes.get(point.key), None)
                 continue
-            entity_id, attribute = parse_source(point.source)
             binding = get_binding(entity_id.partition(".")[0])
             self._sources[id(point)] = Source(entity_id, attribute, binding)
+            self._modes[id(point)] = effective_write_mode(modes.get(point.key), binding)
             self._by_entity.setdefault(entity_id, []).append(point)
         self._values: dict[int, object] = {}
         self._view: dict[Area, list[int | None]] = {}
         self._holes: dict[Area, list[int]] = {}
         self._zero_gaps = register_map.unmapped is UnmappedPolicy.ZERO
         self._logged: set[tuple[str, str]] = set()
+        self._pending: dict[str, asyncio.Task[Any]] = {}
+        self.counters: dict[str, int] = dict.fromkeys(WRITE_COUNTERS, 0)
+        """Points applied/failed/timed out/skipped as unchanged, and writes refused as busy."""
         if cache:
             self._build_view()
 
@@ -256,97 +283,180 @@ class Bridge:
     async def on_write(
         self, request: Request | None, area: Area, address: int, values: Sequence[int]
     ) -> None:
-        """Validate every point of the block, then apply them in order (see module doc).
+        """Validate and plan every point of the block, then apply the plan (see module doc).
 
         `request` is None for a write that does not come from a client (tests, services).
         """
         if self.read_only:
             raise IllegalFunction("this server is read-only")
-        client = None if request is None else request.client
-        unit_id = None if request is None else request.unit_id
-        pairs = self.register_map.write(area, address, values)
-        plan: list[tuple[Point, object, Source | None, ServiceCall | None]] = []
-        for point, value in pairs:
-            source = self._sources.get(id(point))
-            if source is None:
-                plan.append((point, value, None, None))
+        mask = None if request is None else request.mask
+        writes: list[PointWrite] = []
+        for point, value in self.register_map.write(area, address, values):
+            if mask is not None and point.bit is not None and not mask >> point.bit & 1:
+                continue  # FC22: the client's masks keep this bit as it is
+            if not isinstance(value, bool | int | float | str):
+                raise ServerDeviceFailure(f"{value!r} cannot be written")
+            start = point.address - address
+            raw = tuple(values[start : start + point.register_count])
+            write = PointWrite(point, value, raw, self._sources.get(id(point)))
+            self._check_target(write)
+            if self._unchanged(write):
+                self.counters[UNCHANGED] += 1
                 continue
-            plan.append((point, value, source, self._service_call(source, point, value)))
-        context = Context()
-        try:
-            async with asyncio.timeout(self.write_timeout):
-                for point, value, source, call in plan:
-                    start = point.address - address
-                    raw = list(values[start : start + point.register_count])
-                    self._fire(
-                        context=context,
-                        client=client,
-                        point=point,
-                        unit_id=unit_id,
-                        raw=raw,
-                        value=value,
-                        source=source,
-                    )
-                    if source is None:
-                        self.owned.set_from_modbus(point.key, value)
-                    elif call is not None:
-                        await self._call(source, call, context)
-        except TimeoutError as err:
-            self._log_once(
-                ("timeout", str(area)),
-                "Modbus write to %s %s did not complete within %s s; answering SERVER DEVICE BUSY",
-                area,
-                address,
-                self.write_timeout,
-            )
-            raise ServerDeviceBusy(f"write did not complete within {self.write_timeout} s") from err
+            writes.append(write)
+        steps = plan_writes(writes, self._state)
+        self._check_not_busy(steps)
+        await self._apply(steps, request)
 
-    def _service_call(self, source: Source, point: Point, value: object) -> ServiceCall | None:
-        """The call for one point's value; raises before anything is applied when refused."""
+    # --- checks before anything is applied -----------------------------------------------
+
+    def _unchanged(self, write: PointWrite) -> bool:
+        """Whether the write leaves the point as it is and its write mode skips it then."""
+        point = write.point
+        if self._modes.get(id(point), WRITE_MODE_ON_CHANGE) == WRITE_MODE_ALWAYS:
+            return False
+        source = write.source
+        if source is not None:
+            binding, state = source.binding, self.hass.states.get(source.entity_id)
+            if binding is None or state is None or not binding.is_settled(state):
+                return False
+        current = self.current_value(point)
+        if current is UNAVAILABLE:
+            return False
+        codec = self.register_map.codec(point)
+        try:
+            return codec.encode(current) == codec.encode(write.value)
+        except EncodingError, TypeError, ValueError:
+            return False
+
+    def _state(self, entity_id: str) -> State:
+        state = self.hass.states.get(entity_id)
+        assert state is not None  # checked by _check_target
+        return state
+
+    def _check_target(self, write: PointWrite) -> None:
+        """Refuse a write to an entity that cannot take it (04) before anything is applied."""
+        source = write.source
+        if source is None:
+            return
         state = self.hass.states.get(source.entity_id)
         if source.binding is None or state is None or state.state == STATE_UNAVAILABLE:
             why = "has no binding" if source.binding is None else "is unavailable or missing"
             self._log_once(
                 (source.entity_id, "unavailable"),
                 "Modbus write to %s refused: %s %s (answering SERVER DEVICE FAILURE)",
-                point.label,
+                write.point.label,
                 source.entity_id,
                 why,
             )
             raise ServerDeviceFailure(f"{source.entity_id} {why}")
-        if not isinstance(value, bool | int | float | str):
-            raise ServerDeviceFailure(f"{value!r} cannot be written")
-        call = source.binding.write(state, point.area, source.attribute, value)
+        if not source.binding.writable(write.point.area, source.attribute):
+            raise IllegalFunction(f"{source.entity_id} {source.attribute or 'state'} is read-only")
         self._logged.discard((source.entity_id, "unavailable"))
-        return call
 
-    async def _call(self, source: Source, call: ServiceCall, context: Context) -> None:
-        data: dict[str, Any] = {ATTR_ENTITY_ID: source.entity_id, **call.data}
-        task = self.hass.async_create_task(
+    def _check_not_busy(self, steps: Sequence[Step]) -> None:
+        """Answer 06 at once when an entity's previous call still runs (no second task)."""
+        for step in steps:
+            entity_id = step.entity_id
+            if entity_id is None or step.call is None:
+                continue
+            task = self._pending.get(entity_id)
+            if task is not None and not task.done():
+                self.counters[BUSY] += 1
+                self._log_once(
+                    (entity_id, "busy"),
+                    "Modbus write to %s refused: its previous call %s still runs "
+                    "(answering SERVER DEVICE BUSY)",
+                    entity_id,
+                    task.get_name(),
+                )
+                raise ServerDeviceBusy(f"the previous call to {entity_id} still runs")
+
+    # --- applying the plan -------------------------------------------------------------------
+
+    async def _apply(self, steps: Sequence[Step], request: Request | None) -> None:
+        """Run the steps in order under one deadline; record each step's outcome."""
+        running: tuple[Step, Context, float] | None = None
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                for step in steps:
+                    context = Context()
+                    running = (step, context, time.time())
+                    if step.call is None:
+                        for write in step.writes:
+                            if write.source is None:
+                                self.owned.set_from_modbus(write.point.key, write.value)
+                    else:
+                        try:
+                            await self._call(step.entity_id, step.call, context)
+                        except ModbusExceptionResponse as err:
+                            self._record(running, request, RESULT_FAILED, str(err))
+                            raise
+                    self._record(running, request, RESULT_APPLIED)
+                    running = None
+        except TimeoutError as err:
+            if running is not None:
+                self._record(running, request, RESULT_TIMEOUT, "write deadline passed")
+            self._log_once(
+                ("timeout", str(steps[0].writes[0].point.area)),
+                "Modbus write did not complete within %s s; answering SERVER DEVICE BUSY",
+                self.write_timeout,
+            )
+            raise ServerDeviceBusy(f"write did not complete within {self.write_timeout} s") from err
+
+    async def _call(self, entity_id: str | None, call: ServiceCall, context: Context) -> None:
+        """Run one planned call (blocking, shielded); map its failure to a Modbus exception."""
+        assert entity_id is not None  # a step with a call always targets an entity
+        data: dict[str, Any] = {ATTR_ENTITY_ID: entity_id, **call.data}
+        # A background task: a hung call does not hold up HA's start and is cancelled when HA
+        # stops; `_pending` bounds it to one outstanding call per entity.
+        task = self.hass.async_create_background_task(
             self.hass.services.async_call(
                 call.domain, call.service, data, blocking=True, context=context
             ),
-            f"{DOMAIN} write {call.domain}.{call.service} {source.entity_id}",
+            f"{DOMAIN} write {call.domain}.{call.service} {entity_id}",
             eager_start=True,
         )
+        if not task.done():
+            self._pending[entity_id] = task
+            task.add_done_callback(partial(self._call_done, entity_id))
         try:
             # Shielded: on the write deadline the client gets 06 but the call is not cut off
             # half-way through a device operation; its late outcome is logged.
             await asyncio.shield(task)
         except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if task.cancelled() and (current is None or not current.cancelling()):
+                raise ServerDeviceFailure(f"{task.get_name()} was cancelled") from None
             task.add_done_callback(self._late_outcome)
             raise
-        except (HomeAssistantError, ValueError) as err:  # vol.Invalid is a ValueError
+        except probatio.Invalid as err:
+            # The service's schema refused the data (a negative count without a minimum):
+            # the value is wrong, not the device.
             self._log_once(
-                (source.entity_id, type(err).__name__),
+                (entity_id, "Invalid"),
+                "Modbus write: %s.%s for %s refused the value (answering ILLEGAL DATA VALUE): %s",
+                call.domain,
+                call.service,
+                entity_id,
+                err,
+            )
+            raise IllegalDataValue(f"{call.domain}.{call.service} refused: {err}") from err
+        except (HomeAssistantError, ValueError) as err:
+            self._log_once(
+                (entity_id, type(err).__name__),
                 "Modbus write: %s.%s for %s failed (answering SERVER DEVICE FAILURE): %s",
                 call.domain,
                 call.service,
-                source.entity_id,
+                entity_id,
                 err,
             )
             raise ServerDeviceFailure(f"{call.domain}.{call.service} failed: {err}") from err
-        self._logged = {key for key in self._logged if key[0] != source.entity_id}
+        self._logged = {key for key in self._logged if key[0] != entity_id}
+
+    def _call_done(self, entity_id: str, task: asyncio.Task[Any]) -> None:
+        if self._pending.get(entity_id) is task:
+            del self._pending[entity_id]
 
     @staticmethod
     def _late_outcome(task: asyncio.Task[Any]) -> None:
@@ -358,42 +468,49 @@ class Bridge:
         else:
             _LOGGER.debug("Modbus write: %s completed after the deadline", task.get_name())
 
-    def _fire(
+    def _record(
         self,
-        *,
-        context: Context,
-        client: ClientInfo | None,
-        unit_id: int | None,
-        point: Point,
-        raw: list[int],
-        value: object,
-        source: Source | None,
+        running: tuple[Step, Context, float],
+        request: Request | None,
+        result: str,
+        error: str | None = None,
     ) -> None:
-        entity_id: str | None
-        if source is None:
-            entity_id = er.async_get(self.hass).async_get_entity_id(
-                OWNED_PLATFORM[point.area], DOMAIN, point.key
-            )
-        else:
-            entity_id = source.entity_id
-        self.hass.bus.async_fire(
-            EVENT_WRITE,
-            {
+        """Fire `modbus_server_write` for every point of a step, with its outcome.
+
+        Fired after the call, with the call's context and the time the call started: in
+        the recorder the event then precedes the call and the state change it caused, so
+        the logbook takes it as their origin and names the client on the entity's change.
+        """
+        step, context, started = running
+        client = None if request is None else request.client
+        for write in step.writes:
+            self.counters[result] += 1
+            point, source = write.point, write.source
+            entity_id: str | None
+            if source is None:
+                entity_id = er.async_get(self.hass).async_get_entity_id(
+                    OWNED_PLATFORMS[point.area], DOMAIN, point.key
+                )
+            else:
+                entity_id = source.entity_id
+            data: dict[str, Any] = {
                 "entry_id": self.entry_id,
                 "client": None if client is None else client.host,
                 "client_port": None if client is None else client.port,
-                "unit_id": unit_id,
+                "unit_id": None if request is None else request.unit_id,
                 "area": str(point.area),
                 "address": point.address,
                 "bit": point.bit,
-                "values": [int(v) for v in raw],
-                "value": value,
+                "values": [int(v) for v in write.raw],
+                "value": write.value,
                 ATTR_ENTITY_ID: entity_id,
                 "attribute": None if source is None else source.attribute,
                 "point": point.name or point.key,
-            },
-            context=context,
-        )
+                "result": result,
+            }
+            if error is not None:
+                data["error"] = error
+            self.hass.bus.async_fire(EVENT_WRITE, data, context=context, time_fired=started)
 
     def _log_once(self, key: tuple[str, str], message: str, *args: object) -> None:
         """Warn the first time a problem occurs; repeat at debug level until it clears."""

@@ -61,6 +61,7 @@ from .const import (
     CONF_UNMAPPED,
     CONF_WORD_ORDER,
     CONF_WRITABLE,
+    CONF_WRITE_MODE,
     DEFAULT_BIND_ADDRESS,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
@@ -71,6 +72,8 @@ from .const import (
     SUBENTRY_BULK,
     SUBENTRY_IMPORT,
     SUBENTRY_POINT,
+    WRITE_MODE_DEFAULT,
+    WRITE_MODES,
 )
 from .helpers import (
     AREA_ABBREVIATIONS,
@@ -676,6 +679,9 @@ class PointSubentryFlow(_TableFlow):
                     CONF_BIT: optional_int(advanced.get(CONF_BIT)),
                     CONF_LENGTH: optional_int(advanced.get(CONF_LENGTH)),
                     CONF_UNAVAILABLE_VALUE: advanced.get(CONF_UNAVAILABLE_VALUE),
+                    CONF_WRITE_MODE: advanced.get(
+                        CONF_WRITE_MODE, self._data.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT)
+                    ),
                 }
             )
             if not self._data.get(CONF_NAME):
@@ -780,6 +786,15 @@ class PointSubentryFlow(_TableFlow):
                 CONF_UNAVAILABLE_VALUE, description=_suggested(data.get(CONF_UNAVAILABLE_VALUE))
             )
         ] = _box(step="any")
+        if area.is_writable and self._can_write(area):
+            # When a client's write calls the service: see bridge.py and the README.
+            advanced[
+                probatio.Required(
+                    CONF_WRITE_MODE, default=data.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT)
+                )
+            ] = SelectSelector(
+                SelectSelectorConfig(options=list(WRITE_MODES), translation_key=CONF_WRITE_MODE)
+            )
         fields[probatio.Required(CONF_ADVANCED)] = section(
             probatio.Schema(advanced), {"collapsed": not expand}
         )

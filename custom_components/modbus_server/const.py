@@ -86,8 +86,14 @@ SERVICE_EXPORT_REGISTER_MAP: Final = "export_register_map"
 SERVICE_SET_VALUE: Final = "set_value"
 ATTR_VALUE: Final = "value"
 
-# Fired for every point a Modbus client writes (see bridge.py; described in logbook.py).
+# Fired for every point a Modbus client writes (see bridge.py; described in logbook.py),
+# once its call returned; `result` says how it ended.
 EVENT_WRITE: Final = "modbus_server_write"
+RESULT_APPLIED: Final = "applied"
+RESULT_FAILED: Final = "failed"
+"""The service call raised (the client got 03 or 04)."""
+RESULT_TIMEOUT: Final = "timeout"
+"""The call outlived the write deadline (the client got 06; the call may still complete)."""
 
 # Repairs.
 ISSUE_PERMISSION_DENIED: Final = "permission_denied"

@@ -28,6 +28,8 @@ async def async_get_config_entry_diagnostics(
             subentry_id: subentry.title for subentry_id, subentry in entry.subentries.items()
         },
         "counters": server.stats.as_dict(),
+        # points applied / failed / timed out / skipped as unchanged; writes refused as busy
+        "writes": dict(runtime.bridge.counters),
         "connections": [client.as_dict() for client in server.connections],
         "monitor": {
             "requests_per_minute": runtime.monitor.snapshot.requests_per_minute,

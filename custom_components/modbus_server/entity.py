@@ -5,16 +5,37 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any
 
+from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
-from homeassistant.helpers.restore_state import RestoreEntity
+from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from .const import DOMAIN
 from .models import ModbusServerConfigEntry
 from .registermap import UNAVAILABLE, EncodingError, Point
+from .registermap.codec import as_bool
+
+OWNED_VALUE = "owned_value"
+"""Key of the exact owned value in an owned entity's extra restore data."""
+
+
+class OwnedStoredData(ExtraStoredData):
+    """The owned value exactly as the store holds it, for the restore cache.
+
+    Not the number/sensor platforms' restore data: a number's keeps a float, which drops the
+    low bits of an int64/uint64 above 2**53, while JSON keeps an int exactly.
+    """
+
+    def __init__(self, value: object) -> None:
+        """Keep the value."""
+        self.value = value
+
+    def as_dict(self) -> dict[str, Any]:
+        """{"owned_value": value}."""
+        return {OWNED_VALUE: self.value}
 
 
 class ModbusServerEntity(Entity):
@@ -73,10 +94,17 @@ class OwnedPointEntity(ModbusServerEntity, RestoreEntity):
         value = self.entry.runtime_data.owned.get(self.point.key)
         return None if value is UNAVAILABLE else value
 
+    @property
+    def extra_restore_state_data(self) -> ExtraStoredData | None:
+        """The exact value (see `OwnedStoredData`)."""
+        return OwnedStoredData(self.owned_value)
+
     async def async_added_to_hass(self) -> None:
         """Restore the last value, then follow writes by Modbus clients."""
         await super().async_added_to_hass()
-        restored = await self.async_restore_value()
+        restored = await self._async_restore_exact()
+        if restored is None:
+            restored = await self.async_restore_value()
         if restored is not None:
             # A changed point type may refuse the old value: start without one then.
             with suppress(ServiceValidationError):
@@ -92,8 +120,13 @@ class OwnedPointEntity(ModbusServerEntity, RestoreEntity):
         self.async_on_remove(_forget)
         self.async_on_remove(runtime.owned.async_add_listener(self.point.key, self._async_written))
 
+    async def _async_restore_exact(self) -> Any:
+        """The exact value stored by `extra_restore_state_data` (None: not stored)."""
+        last = await self.async_get_last_extra_data()
+        return None if last is None else last.as_dict().get(OWNED_VALUE)
+
     async def async_restore_value(self) -> Any:
-        """The value to restore (platforms override for their state format)."""
+        """The value from a cache written before the exact value was stored (per platform)."""
         return None
 
     @callback
@@ -126,3 +159,21 @@ class OwnedPointEntity(ModbusServerEntity, RestoreEntity):
     def _coerce(self, value: object) -> object:
         """Turn an action's value into the point's engineering value."""
         return value
+
+
+class OwnedBitEntity(OwnedPointEntity):
+    """An owned coil or discrete input: on/off restore and on/off/true/false/1/0 values."""
+
+    async def async_restore_value(self) -> Any:
+        """On/off from the last state."""
+        last = await self.async_get_last_state()
+        if last is None or last.state not in (STATE_ON, STATE_OFF):
+            return None
+        return last.state == STATE_ON
+
+    def _coerce(self, value: object) -> object:
+        """Accept on/off, true/false, yes/no and 1/0 (anything else is refused by `_store`)."""
+        try:
+            return as_bool(value)
+        except EncodingError:
+            return value

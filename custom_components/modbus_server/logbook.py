@@ -1,9 +1,17 @@
 """Logbook: say which Modbus client wrote what, on the entity it changed.
 
-The bridge fires `modbus_server_write` with the same `Context` as the service call it makes, so
-the logbook already links the entity's state change to this event; describing the event turns
-it into a readable line on that entity ("written by Modbus client 10.0.0.5 (unit 1): HR 100 =
-21.5") instead of an anonymous change. Modelled on core's `homekit/logbook.py`.
+The bridge fires `modbus_server_write` once the service call returned, with the call's
+`Context` and the time the call started, so the logbook links the entity's state change to
+this event; describing the event turns it into a readable line on that entity ("written by
+Modbus client 10.0.0.5 (unit 1): HR 100 = 21.5") instead of an anonymous change. A write
+whose call failed or outlived the write deadline says so ("write by ... failed", "... timed
+out"): the audit trail never shows it as written. Modelled on core's `homekit/logbook.py`.
+
+The link relies on the event's time: the logbook takes the first recorded event of a context
+as its origin, and the call's own `call_service` event is fired before ours, so ours is dated
+at the call's start. A logbook opened while the write happens (its live stream orders by
+arrival) names the action (`input_number.set_value`) on the change instead, and shows the
+write as its own line; reloaded, it names the client.
 """
 
 from __future__ import annotations
@@ -19,7 +27,14 @@ from homeassistant.components.logbook.const import (
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_FRIENDLY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .const import DEFAULT_NAME, DOMAIN, EVENT_WRITE
+from .const import (
+    DEFAULT_NAME,
+    DOMAIN,
+    EVENT_WRITE,
+    RESULT_APPLIED,
+    RESULT_FAILED,
+    RESULT_TIMEOUT,
+)
 from .helpers import AREA_ABBREVIATIONS
 from .modbus.area import Area
 
@@ -37,7 +52,13 @@ def describe_write(data: Mapping[str, Any]) -> str:
     where = f"{area} {data.get('address')}"
     if data.get("bit") is not None:
         where += f".{data['bit']}"
-    return f"written by {who}: {where} = {format_value(data.get('value'))}"
+    what = f"{where} = {format_value(data.get('value'))}"
+    result = data.get("result", RESULT_APPLIED)  # events before 'result' existed were applied
+    if result == RESULT_FAILED:
+        return f"write by {who} failed: {what}"
+    if result == RESULT_TIMEOUT:
+        return f"write by {who} timed out: {what}"
+    return f"written by {who}: {what}"
 
 
 def format_value(value: object) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.number import NumberMode, RestoreNumber
+from homeassistant.components.number import NumberEntity, NumberExtraStoredData, NumberMode
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -50,7 +50,7 @@ async def async_setup_entry(
     )
 
 
-class OwnedNumber(OwnedPointEntity, RestoreNumber):
+class OwnedNumber(OwnedPointEntity, NumberEntity):
     """A holding register owned by the integration."""
 
     _attr_mode = NumberMode.BOX
@@ -66,18 +66,21 @@ class OwnedNumber(OwnedPointEntity, RestoreNumber):
 
     @property
     def native_value(self) -> float | None:
-        """What Modbus clients read."""
+        """What Modbus clients read (whole numbers stay int: an int64 keeps every digit)."""
         value = self.owned_value
-        return None if value is None else float(value)
+        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        return float(value)
 
     async def async_set_native_value(self, value: float) -> None:
         """Set the register from Home Assistant."""
         await self.async_set_owned_value(value)
 
     async def async_restore_value(self) -> Any:
-        """The last native value."""
-        last = await self.async_get_last_number_data()
-        return None if last is None else last.native_value
+        """The last native value from a number's restore data (older caches)."""
+        last = await self.async_get_last_extra_data()
+        data = None if last is None else NumberExtraStoredData.from_dict(last.as_dict())
+        return None if data is None else data.native_value
 
     def _coerce(self, value: object) -> object:
         """Integer types take whole raw values; numeric text is accepted."""

@@ -17,14 +17,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, callback
 
+from .modbus.area import Area
 from .registermap import UNAVAILABLE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .registermap import RegisterMap
+
+OWNED_PLATFORMS: dict[Area, Platform] = {
+    Area.COIL: Platform.SWITCH,
+    Area.HOLDING_REGISTER: Platform.NUMBER,
+    Area.DISCRETE_INPUT: Platform.BINARY_SENSOR,
+    Area.INPUT_REGISTER: Platform.SENSOR,
+}
+"""The platform of an owned point's entity, by the point's area."""
 
 
 class OwnedStore:

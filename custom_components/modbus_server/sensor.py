@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.components.sensor import (
-    RestoreSensor,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory
@@ -92,7 +92,7 @@ class ModbusServerSensor(ModbusServerDiagnosticEntity, SensorEntity):
         return self.entity_description.value_fn(self.entry.runtime_data.monitor.snapshot)
 
 
-class OwnedSensor(OwnedPointEntity, RestoreSensor):
+class OwnedSensor(OwnedPointEntity, SensorEntity):
     """An input register owned by the integration; HA sets it with modbus_server.set_value."""
 
     def __init__(self, entry: ModbusServerConfigEntry, point: Any) -> None:
@@ -111,9 +111,10 @@ class OwnedSensor(OwnedPointEntity, RestoreSensor):
         return value  # type: ignore[no-any-return]
 
     async def async_restore_value(self) -> Any:
-        """The last native value."""
-        last = await self.async_get_last_sensor_data()
-        return None if last is None else last.native_value
+        """The last native value from a sensor's restore data (older caches)."""
+        last = await self.async_get_last_extra_data()
+        data = None if last is None else SensorExtraStoredData.from_dict(last.as_dict())
+        return None if data is None else data.native_value
 
     def _coerce(self, value: object) -> object:
         """Numeric points take numbers (numeric text is accepted)."""

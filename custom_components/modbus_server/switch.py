@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity
-from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .binary_sensor import _as_bool
-from .entity import OwnedPointEntity
+from .entity import OwnedBitEntity
 from .modbus.area import Area
 from .models import ModbusServerConfigEntry
 
@@ -28,7 +26,7 @@ async def async_setup_entry(
     )
 
 
-class OwnedSwitch(OwnedPointEntity, SwitchEntity):
+class OwnedSwitch(OwnedBitEntity, SwitchEntity):
     """A coil owned by the integration."""
 
     @property
@@ -44,14 +42,3 @@ class OwnedSwitch(OwnedPointEntity, SwitchEntity):
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Clear the coil."""
         await self.async_set_owned_value(False)
-
-    async def async_restore_value(self) -> Any:
-        """On/off from the last state."""
-        last = await self.async_get_last_state()
-        if last is None or last.state not in (STATE_ON, STATE_OFF):
-            return None
-        return last.state == STATE_ON
-
-    def _coerce(self, value: object) -> object:
-        """Accept on/off, true/false and 1/0."""
-        return _as_bool(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime
 
 import pytest
@@ -10,9 +11,9 @@ from homeassistant.core import State
 from custom_components.modbus_server.bindings import get_binding
 from custom_components.modbus_server.bindings.base import (
     as_epoch_seconds,
-    as_number,
     check_range,
     clean_number,
+    state_number,
 )
 from custom_components.modbus_server.bindings.timer import duration_seconds
 from custom_components.modbus_server.modbus import Area, IllegalDataValue, IllegalFunction
@@ -38,8 +39,8 @@ HR = Area.HOLDING_REGISTER
         ([1], None),
     ],
 )
-def test_as_number(raw: object, expected: object) -> None:
-    assert as_number(raw) == expected
+def test_state_number(raw: object, expected: object) -> None:
+    assert state_number(raw) == expected
 
 
 def test_as_epoch_seconds() -> None:
@@ -62,6 +63,32 @@ def test_check_range_and_clean_number() -> None:
     assert clean_number(2.5) == 2.5
     with pytest.raises(IllegalDataValue):
         clean_number(2.5, integer=True)
+
+
+def _float32(value: float) -> float:
+    """What a float32 register carries for `value` (the client can send nothing closer)."""
+    return float(struct.unpack(">f", struct.pack(">f", value))[0])
+
+
+@pytest.mark.parametrize(
+    ("value", "minimum", "step"),
+    [(21.3, 7, 0.1), (21.35, 0, 0.05), (0.3, 0, 0.01), (100.01, None, 0.01)],
+)
+def test_float32_values_on_a_step_grid_are_accepted_as_the_grid_value(
+    value: float, minimum: float | None, step: float
+) -> None:
+    written = _float32(value)
+    assert written != value  # 21.299999237..., not 21.3
+    assert check_range(written, minimum, None, step) == value
+
+
+def test_float32_noise_is_not_a_way_off_the_grid_or_past_a_bound() -> None:
+    assert check_range(_float32(30.1), 7, 30.1, None) == 30.1  # 30.100000381 > 30.1
+    assert check_range(_float32(7.1), 7.1, None, None) == 7.1  # 7.0999999 < 7.1
+    with pytest.raises(IllegalDataValue):
+        check_range(_float32(21.33), 7, None, 0.1)  # really off the grid
+    with pytest.raises(IllegalDataValue):
+        check_range(_float32(30.2), 7, 30.1, None)
 
 
 def test_duration_seconds() -> None:

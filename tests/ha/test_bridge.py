@@ -12,7 +12,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_mock_service
 
-from custom_components.modbus_server.bridge import parse_source
 from custom_components.modbus_server.const import EVENT_WRITE
 from custom_components.modbus_server.modbus import (
     Area,
@@ -27,11 +26,6 @@ from custom_components.modbus_server.registermap import DataType, UnmappedPolicy
 from .bridge_helpers import bridge, point, read_value, write_value
 
 HR, IR, CO, DI = Area.HOLDING_REGISTER, Area.INPUT_REGISTER, Area.COIL, Area.DISCRETE_INPUT
-
-
-def test_parse_source() -> None:
-    assert parse_source("light.x") == ("light.x", None)
-    assert parse_source("light.x#brightness") == ("light.x", "brightness")
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -250,6 +244,7 @@ async def test_write_event_and_context(hass: HomeAssistant) -> None:
         "entity_id": "number.sp",
         "attribute": None,
         "point": "setpoint",
+        "result": "applied",
     }
     assert calls[0].context is event.context
     assert calls[0].context.user_id is None
@@ -310,7 +305,7 @@ async def test_slow_service_answers_busy(hass: HomeAssistant) -> None:
         await b.on_write(None, CO, 0, [1])
     assert not finished  # still running: not cut off at the deadline
     release.set()
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert finished == [True]
 
 
@@ -329,7 +324,7 @@ async def test_call_failing_after_the_deadline_is_logged(
     with pytest.raises(ServerDeviceBusy):
         await b.on_write(None, CO, 0, [1])
     release.set()
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert "failed after the deadline: gave up" in caplog.text
 
 
@@ -341,7 +336,8 @@ async def test_failing_service_answers_failure_and_logs_once(
         hass, "switch", "turn_on", raise_exception=HomeAssistantError("device offline")
     )
     ok = async_mock_service(hass, "switch", "turn_off")
-    b = bridge(hass, point("switch.bad", CO, 0))
+    # always: the 0 below must call turn_off although the switch already reads off
+    b = bridge(hass, point("switch.bad", CO, 0), write_modes={"coil-0": "always"})
     caplog.set_level(logging.WARNING)
     for _ in range(3):
         with pytest.raises(ServerDeviceFailure):
@@ -387,3 +383,54 @@ async def test_input_datetime_time_of_day_with_the_real_helper(hass: HomeAssista
     await write_value(b, p, 6 * 3600 + 15 * 60)
     assert hass.states.get("input_datetime.alarm").state == "06:15:00"  # type: ignore[union-attr]
     assert read_value(b, p) == 6 * 3600 + 15 * 60
+
+
+async def test_the_view_serves_what_direct_reads_of_the_states_serve(hass: HomeAssistant) -> None:
+    """The encoded view is a cache: same registers as reading hass.states per request.
+
+    (How much faster it is: benchmarks/bridge_bench.py.)
+    """
+    points = []
+    address = 0
+    for index in range(50):
+        hass.states.async_set(f"sensor.t{index}", str(20 + index / 10))
+        points.append(point(f"sensor.t{index}", HR, address, DataType.FLOAT32, writable=False))
+        address += 2
+    for index in range(5):
+        hass.states.async_set(f"counter.c{index}", str(1000 * index))
+        points.append(point(f"counter.c{index}", HR, address, DataType.INT64))
+        address += 4
+    for index in range(5):
+        hass.states.async_set(f"switch.s{index}", "on" if index % 2 else "off")
+        points.append(point(f"switch.s{index}", HR, address, DataType.UINT16))
+        address += 1
+    cached = bridge(hass, *points)
+    direct = bridge(hass, *points, cache=False)
+    assert cached.on_read(None, HR, 0, 125) == direct.on_read(None, HR, 0, 125)
+    for value in range(100):
+        hass.states.async_set("sensor.t7", str(value))
+        hass.states.async_set("counter.c2", str(-value))
+    assert cached.on_read(None, HR, 0, 125) == direct.on_read(None, HR, 0, 125)
+
+
+async def test_stopping_home_assistant_cancels_a_hung_call_without_complaint(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hung call is a background task: cancelled when HA stops, not left to the last stage."""
+    hass.states.async_set("switch.stuck", "off")
+    cancelled: list[bool] = []
+
+    async def hang(call: ServiceCall) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+
+    hass.services.async_register("switch", "turn_on", hang)
+    b = bridge(hass, point("switch.stuck", CO, 0), write_timeout=0.05)
+    with pytest.raises(ServerDeviceBusy):
+        await b.on_write(None, CO, 0, [1])
+    await hass.async_stop()
+    assert cancelled == [True]
+    assert "still running after final writes shutdown stage" not in caplog.text

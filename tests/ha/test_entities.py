@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, restore_state as rs
+from homeassistant.helpers.json import json_bytes
+from homeassistant.util.json import json_loads
 from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -15,10 +19,11 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.modbus_server.const import DOMAIN
+from custom_components.modbus_server.modbus import Area
 from custom_components.modbus_server.number import number_limits
 from custom_components.modbus_server.registermap import DataType
 
-from .conftest import point_data, point_subentry
+from .conftest import point_data, point_subentry, server_data
 
 COIL = "switch.plant_pump_enable"
 SETPOINT = "number.plant_setpoint"
@@ -265,3 +270,57 @@ def test_number_limits_per_type() -> None:
     low, high, _ = limits(DataType.FLOAT32)
     assert low == -high
     assert high > 3e38
+
+
+async def test_owned_64_bit_values_survive_a_restart_exactly(
+    hass: HomeAssistant, port: int
+) -> None:
+    """int64/uint64 above 2**53 through the real restore data, JSON and a new setup."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Plant",
+        data=server_data(port),
+        subentries_data=[
+            point_subentry(
+                point_data("holding_register", 0, "int64", name="Big", writable=True), "big"
+            ),
+            point_subentry(
+                point_data("holding_register", 4, "uint64", name="Huge", writable=True), "huge"
+            ),
+            point_subentry(point_data("input_register", 0, "uint64", name="Total"), "total"),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    big, huge = 2**63 - 1, 2**53 + 1
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    try:
+        registers = [
+            *modbus.convert_to_registers(big, modbus.DATATYPE.INT64),
+            *modbus.convert_to_registers(huge, modbus.DATATYPE.UINT64),
+        ]
+        assert not (await modbus.write_registers(0, registers)).isError()
+    finally:
+        modbus.close()
+    await hass.services.async_call(
+        DOMAIN,
+        "set_value",
+        {ATTR_ENTITY_ID: "sensor.plant_total", "value": huge},
+        blocking=True,
+    )
+    # what Home Assistant writes to .storage/core.restore_state at shutdown, and reads back
+    cache: list[tuple[State, dict[str, Any]]] = []
+    for stored in rs.async_get(hass).async_get_stored_states():
+        item: dict[str, Any] = json_loads(json_bytes(stored.as_dict()))  # type: ignore[assignment]
+        state = State.from_dict(item["state"])
+        assert state is not None
+        cache.append((state, item["extra_data"]))
+    await hass.config_entries.async_unload(entry.entry_id)
+    mock_restore_cache_with_extra_data(hass, cache)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    owned = entry.runtime_data.owned
+    assert (owned.get("big"), owned.get("huge"), owned.get("total")) == (big, huge, huge)
+    bridge = entry.runtime_data.bridge
+    assert bridge.on_read(None, Area.HOLDING_REGISTER, 0, 8) == registers
+    await hass.config_entries.async_unload(entry.entry_id)

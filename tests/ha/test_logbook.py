@@ -52,6 +52,13 @@ WRITE = {
             "written by Modbus client 10.0.0.5 (unit 0): HR 100 = abc",
         ),
         ({"area": "somewhere"}, "written by Modbus client 10.0.0.5 (unit 1): somewhere 100 = 21.5"),
+        # the audit trail never shows a write that did not apply as written
+        ({"result": "applied"}, "written by Modbus client 10.0.0.5 (unit 1): HR 100 = 21.5"),
+        ({"result": "failed"}, "write by Modbus client 10.0.0.5 (unit 1) failed: HR 100 = 21.5"),
+        (
+            {"result": "timeout"},
+            "write by Modbus client 10.0.0.5 (unit 1) timed out: HR 100 = 21.5",
+        ),
     ],
 )
 def test_describe_write(changes: dict[str, Any], message: str) -> None:

@@ -159,6 +159,38 @@ async def test_climate_attribute_row_is_writable(
     assert data["writable"] is True
 
 
+async def test_write_mode_is_chosen_in_the_advanced_section_of_a_writable_row(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    known = set(added.subentries)
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "climate.living"})
+    result = await step(hass, result, {"attribute": "temperature"})
+    result = await step(hass, result, {"area": "holding_register"})
+    assert section_values(result, "advanced")["write_mode"] == "default"
+    result = await step(
+        hass,
+        result,
+        {
+            "address": 10,
+            "data_type": "float32",
+            "scale": 1,
+            "offset": 0,
+            "writable": True,
+            "advanced": {"word_order": "big", "byte_order": "big", "write_mode": "always"},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert new_subentry(added, known).data["write_mode"] == "always"
+    # a value clients cannot write has no write mode to choose
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
+    result = await step(hass, result, {"area": "input_register"})
+    assert "write_mode" not in section_values(result, "advanced")
+
+
 async def test_climate_state_row(hass: HomeAssistant, added: MockConfigEntry) -> None:
     result = await start(hass, added, "point")
     result = await step(hass, result, {"next_step_id": "entity"})

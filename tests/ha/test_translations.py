@@ -16,8 +16,10 @@ from custom_components.modbus_server.config_flow import (
     POINT_FIELDS,
 )
 from custom_components.modbus_server.const import (
+    CONF_WRITE_MODE,
     SERVICE_EXPORT_REGISTER_MAP,
     SERVICE_SET_VALUE,
+    WRITE_MODES,
 )
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.registermap import ByteOrder, DataType, WordOrder
@@ -56,7 +58,11 @@ def test_every_error_and_abort_key_is_translated() -> None:
         assert "points_added" in data["config_subentries"][kind]["abort"]
         assert set(data["config_subentries"][kind]["step"]) == {"user", "confirm"}
     assert set(point["step"]) == {"user", "entity", "attribute", "area", "owned", "point"}
-    assert set(point["step"]["point"]["sections"]["advanced"]["data"]) == set(ADVANCED_FIELDS)
+    # the write mode is a row setting, not a point field: it has no validation error
+    assert set(point["step"]["point"]["sections"]["advanced"]["data"]) == {
+        *ADVANCED_FIELDS,
+        CONF_WRITE_MODE,
+    }
 
 
 def test_entities_exceptions_issues_and_services_are_translated() -> None:
@@ -127,6 +133,7 @@ def test_every_selector_option_is_translated() -> None:
     assert options["data_type"] == {str(data_type) for data_type in DataType}
     assert options["word_order"] == {str(order) for order in WordOrder}
     assert options["byte_order"] == {str(order) for order in ByteOrder}
+    assert options[CONF_WRITE_MODE] == set(WRITE_MODES)
     attributes = {a for d in supported_domains() for a in get_binding(d).attributes()}  # type: ignore[union-attr]
     assert options["attribute"] == {ATTRIBUTE_STATE} | attributes
 

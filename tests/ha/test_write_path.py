@@ -13,10 +13,15 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.modbus_server.const import EVENT_WRITE
+from custom_components.modbus_server.const import CONF_WRITE_TIMEOUT, DOMAIN, EVENT_WRITE
+from custom_components.modbus_server.logbook import describe_write
 
-from .conftest import point_data, point_subentry
+from .conftest import point_data, point_subentry, server_data
 
 ILLEGAL_DATA_VALUE = 3
 SERVER_DEVICE_FAILURE = 4
@@ -112,7 +117,7 @@ async def test_slow_call_answers_busy_and_still_completes(
     response = await client.write_coil(0, True)
     assert response.exception_code == SERVER_DEVICE_BUSY
     release.set()
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get("switch.valve").state == "on"  # type: ignore[union-attr]
 
 
@@ -151,3 +156,103 @@ async def test_write_context_and_event_name_the_client(
     assert event.data["entity_id"] == "input_number.level"
     assert event.data["value"] == 21.5
     assert event.data["values"] == float_registers(client, 21.5)
+
+
+# --- the audit trail records what happened -------------------------------------------------------
+
+
+async def test_failed_call_is_recorded_as_failed_never_as_written(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    loaded_entry: MockConfigEntry,
+    client: AsyncModbusTcpClient,
+) -> None:
+    async def turn_on(call: ServiceCall) -> None:
+        raise HomeAssistantError("valve jammed")
+
+    hass.services.async_register("switch", "turn_on", turn_on)
+    writes: list[Any] = []
+    hass.bus.async_listen(EVENT_WRITE, writes.append)
+    assert (await client.write_coil(0, True)).exception_code == SERVER_DEVICE_FAILURE
+    assert not (await client.write_registers(0, float_registers(client, 21.5))).isError()
+    await hass.async_block_till_done()
+    assert [(e.data["entity_id"], e.data["result"]) for e in writes] == [
+        ("switch.valve", "failed"),
+        ("input_number.level", "applied"),
+    ]
+    assert "valve jammed" in writes[0].data["error"]
+    assert (
+        describe_write(writes[0].data)
+        == "write by Modbus client 127.0.0.1 (unit 1) failed: CO 0 = 1"
+    )
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    assert diagnostics["writes"] == {
+        "applied": 1,
+        "failed": 1,
+        "timeout": 0,
+        "unchanged": 0,
+        "busy": 0,
+    }
+
+
+async def test_write_deadline_comes_from_the_entry_and_a_late_write_is_recorded_as_timeout(
+    hass: HomeAssistant, port: int, subentries: list[ConfigSubentryData]
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data=server_data(port, **{CONF_WRITE_TIMEOUT: 0.05}),
+        subentries_data=subentries,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.runtime_data.bridge.write_timeout == 0.05
+    release = asyncio.Event()
+
+    async def turn_on(call: ServiceCall) -> None:
+        await release.wait()
+
+    hass.services.async_register("switch", "turn_on", turn_on)
+    writes: list[Any] = []
+    hass.bus.async_listen(EVENT_WRITE, writes.append)
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    try:
+        assert (await modbus.write_coil(0, True)).exception_code == SERVER_DEVICE_BUSY
+    finally:
+        modbus.close()
+    await hass.async_block_till_done()
+    assert [e.data["result"] for e in writes] == ["timeout"]
+    assert describe_write(writes[0].data).startswith("write by Modbus client 127.0.0.1")
+    assert "timed out: CO 0 = 1" in describe_write(writes[0].data)
+    assert entry.runtime_data.bridge.counters["timeout"] == 1
+    release.set()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_rows_write_mode_reaches_the_bridge(hass: HomeAssistant, port: int) -> None:
+    """Row data `write_mode: always` -> every rewrite of the same value calls the service."""
+    level = {"entity_id": "input_number.level", "writable": True}
+    rows = [
+        point_subentry(
+            point_data("holding_register", 0, "float32", **level, write_mode="always"), "always"
+        ),
+        # no write_mode stored (rows made before it existed): the domain's default
+        point_subentry(point_data("holding_register", 2, "float32", **level), "default"),
+    ]
+    entry = MockConfigEntry(domain=DOMAIN, data=server_data(port), subentries_data=rows)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    writes: list[Any] = []
+    hass.bus.async_listen(EVENT_WRITE, writes.append)
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    try:
+        for _ in range(2):
+            assert not (await modbus.write_registers(0, float_registers(modbus, 10.0))).isError()
+            assert not (await modbus.write_registers(2, float_registers(modbus, 10.0))).isError()
+    finally:
+        modbus.close()
+    await hass.async_block_till_done()
+    assert [e.data["address"] for e in writes] == [0, 0]
+    await hass.config_entries.async_unload(entry.entry_id)

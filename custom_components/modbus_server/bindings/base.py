@@ -16,21 +16,23 @@ does with `type_*.py` and the TYPES registry).
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import State
 
+from ..const import WRITE_MODE_ON_CHANGE
 from ..modbus.area import Area
 from ..modbus.exceptions import IllegalDataValue, IllegalFunction
-from ..registermap import DataType
+from ..registermap import DataType, EncodingError
+from ..registermap.codec import as_number
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-
-    from homeassistant.core import State
 
 type Value = bool | int | float | str
 """An engineering value: what a point carries before encoding / after decoding."""
@@ -107,23 +109,19 @@ def _attr_number(state: State, limit: Limit) -> float | None:
     return float(raw)
 
 
-def as_number(raw: object) -> float | int | None:
-    """Turn a state string or attribute into a finite number; None when it is not one."""
-    if isinstance(raw, bool):
-        return int(raw)
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, float):
-        return raw if math.isfinite(raw) else None
-    if isinstance(raw, str):
-        try:
-            number = float(raw)
-        except ValueError:
-            return None
-        if not math.isfinite(number):
-            return None
-        return int(number) if number.is_integer() and "." not in raw and "e" not in raw else number
-    return None
+def state_number(raw: object) -> float | int | None:
+    """A state string or attribute as a finite number; None when it is not one.
+
+    Reads must not fail on odd states, so this wraps the codec's `as_number` (which raises)
+    and also refuses nan/inf, which no register type can carry usefully.
+    """
+    if raw is None:
+        return None
+    try:
+        number = as_number(raw)
+    except EncodingError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def as_epoch_seconds(raw: object) -> int | None:
@@ -149,6 +147,29 @@ def as_bit(value: Value) -> bool:
     return bool(value)
 
 
+_FLOAT32 = struct.Struct("<f")
+
+
+def _float32(value: float) -> float:
+    """`value` rounded to the nearest float32 (what a float32 register can carry)."""
+    try:
+        return float(_FLOAT32.unpack(_FLOAT32.pack(value))[0])
+    except OverflowError:
+        return value
+
+
+def _near(value: float, target: float, scale: float) -> bool:
+    """Whether `value` is `target` up to binary noise or float32 precision.
+
+    Binary noise: scaled integers (215 x 0.1 = 21.500000000000004), a millionth of `scale`.
+    float32 precision: a float32 carries about 7 significant digits, so 21.3 arrives as
+    21.299999237...; a client cannot send anything closer, so a value whose float32 rounding
+    is the target's is the target. This holds whatever codec the value came through: for
+    float64 or scaled integers it only accepts deviations below 6e-8 of the value.
+    """
+    return abs(value - target) <= 1e-6 * scale or _float32(value) == _float32(target)
+
+
 def check_range(
     value: float,
     minimum: float | None,
@@ -157,24 +178,29 @@ def check_range(
     *,
     what: str = "value",
 ) -> float:
-    """Check a value against min/max/step; return it snapped onto the step grid.
+    """Check a value against min/max/step; return it snapped onto the bound or step grid.
 
-    Scaled register values carry binary noise (215 x 0.1 = 21.500000000000004), so the step check
-    allows a tolerance of a millionth of a step and the result is the exact grid value.
+    Values within binary noise or float32 precision of a bound or grid value count as that
+    value (see `_near`) and are sent as the exact bound or grid value, so a float32 21.3 is
+    written as 21.3, not refused as off the 0.1 grid nor sent as 21.299999237.
     """
     if not math.isfinite(value):
         raise IllegalDataValue(f"{what} {value!r} is not a finite number")
-    if minimum is not None and value < minimum - 1e-9 * max(1.0, abs(minimum)):
-        raise IllegalDataValue(f"{what} {value:g} is below the minimum {minimum:g}")
-    if maximum is not None and value > maximum + 1e-9 * max(1.0, abs(maximum)):
-        raise IllegalDataValue(f"{what} {value:g} is above the maximum {maximum:g}")
+    if minimum is not None and value < minimum:
+        if not _near(value, minimum, 1e-3 * max(1.0, abs(minimum))):
+            raise IllegalDataValue(f"{what} {value:g} is below the minimum {minimum:g}")
+        value = float(minimum)
+    if maximum is not None and value > maximum:
+        if not _near(value, maximum, 1e-3 * max(1.0, abs(maximum))):
+            raise IllegalDataValue(f"{what} {value:g} is above the maximum {maximum:g}")
+        value = float(maximum)
     if step is not None and step > 0:
         base = minimum if minimum is not None else 0.0
-        steps = (value - base) / step
-        nearest = round(steps)
-        if abs(steps - nearest) > 1e-6:
+        nearest = round((value - base) / step)
+        grid = round(base + nearest * step, 10)
+        if not _near(value, grid, step):
             raise IllegalDataValue(f"{what} {value:g} is not a multiple of the step {step:g}")
-        value = round(base + nearest * step, 10)
+        value = grid
     return value
 
 
@@ -196,6 +222,11 @@ class DomainBinding:
     (None: that value is accepted and does nothing, as 0 on a button). A numeric domain sets
     `register_state` and overrides `write_state`. Attributes served as registers are declared in
     `attribute_specs`; any other numeric attribute can still be read (read-only, float32).
+
+    `default_write_mode` says whether a client writing the value the entity already has still
+    calls the service (rows can override it, see `const.WRITE_MODES`): state-like domains skip
+    it (`on_change`: a PLC rewriting its set-points every scan causes no calls), triggers whose
+    call does something even without a change (press, start a script or timer) keep `always`.
     """
 
     domain: ClassVar[str]
@@ -207,6 +238,14 @@ class DomainBinding:
     register_state: ClassVar[bool] = False
     state_data_type: ClassVar[str] = "float32"
     attribute_specs: ClassVar[Mapping[str, AttributeSpec]] = {}
+    default_write_mode: ClassVar[str] = WRITE_MODE_ON_CHANGE
+    settled_states: ClassVar[frozenset[str] | None] = None
+    """States at rest, in which the points read what a write would make them (None: all).
+
+    A 0/1 reading can merge a moving state into a resting one (a closing cover reads 1 like an
+    open one); writing 1 then must open it, so a write-on-change row skips an unchanged value
+    only while the entity is in one of these states.
+    """
 
     # --- what the config flow offers -----------------------------------------------------------
 
@@ -296,7 +335,7 @@ class DomainBinding:
 
     def read_state(self, state: State) -> Value | None:
         """Return the numeric value of an available state."""
-        return as_number(state.state)
+        return state_number(state.state)
 
     def read_attribute(self, state: State, attribute: str) -> Value | None:
         """Value of a numeric attribute (booleans read 0/1, timestamps as epoch seconds)."""
@@ -304,10 +343,14 @@ class DomainBinding:
         if raw is None:
             spec = self.attribute_specs.get(attribute)
             return spec.missing if spec is not None else None
-        number = as_number(raw)
+        number = state_number(raw)
         return number if number is not None else as_epoch_seconds(raw)
 
     # --- writes --------------------------------------------------------------------------------
+
+    def is_settled(self, state: State) -> bool:
+        """Whether the state is at rest, so a point reading the written value needs no call."""
+        return self.settled_states is None or state.state in self.settled_states
 
     def write(
         self, state: State, area: Area, attribute: str | None, value: Value
@@ -324,6 +367,28 @@ class DomainBinding:
         if area.is_bit or not self.register_state:
             return self.write_bit(state, as_bit(value))
         return self.write_state(state, value)
+
+    def expected_state(
+        self, state: State, attribute: str | None, call: ServiceCall | None
+    ) -> State:
+        """The state as it will be after `call`, as far as a later point of the entity needs it.
+
+        A block write can carry several points of one entity (both ends of a temperature
+        range); the write planner builds each point's call on this state instead of the stale
+        one, so an `extra` that sends the other attribute along sends the value being written.
+        """
+        if attribute is None or call is None:
+            return state
+        spec = self.attribute_specs.get(attribute)
+        field = attribute if spec is None else spec.service_field or attribute
+        if field not in call.data:
+            return state
+        return State(
+            state.entity_id,
+            state.state,
+            {**state.attributes, attribute: call.data[field]},
+            validate_entity_id=False,
+        )
 
     def write_bit(self, state: State, on: bool) -> ServiceCall | None:
         """1 -> turn_on_service, 0 -> turn_off_service."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..const import WRITE_MODE_ALWAYS
 from ..modbus.area import Area
 from .base import DomainBinding, register
 
@@ -15,6 +16,7 @@ class PressBinding(DomainBinding):
     """A momentary action: only a coil, which always reads 0 (the press is not a state)."""
 
     is_binary = True
+    default_write_mode = WRITE_MODE_ALWAYS  # every 1 is a press
     turn_on_service = "press"
 
     def areas(self, attribute: str | None) -> list[Area]:

@@ -14,6 +14,7 @@ class CoverBinding(DomainBinding):
     off_states = frozenset({"closed"})
     turn_on_service = "open_cover"
     turn_off_service = "close_cover"
+    settled_states = frozenset({"open", "closed"})  # not while opening/closing
     attribute_specs = specs(
         current_position=AttributeSpec(
             data_type="uint16",

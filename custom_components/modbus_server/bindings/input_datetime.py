@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..modbus.exceptions import IllegalDataValue
-from .base import DomainBinding, ServiceCall, Value, as_number, register
+from .base import DomainBinding, ServiceCall, Value, register, state_number
 
 if TYPE_CHECKING:
     from homeassistant.core import State
@@ -23,7 +23,7 @@ class InputDatetimeBinding(DomainBinding):
 
     def read_state(self, state: State) -> Value | None:
         """The `timestamp` attribute HA keeps in whole seconds."""
-        number = as_number(state.attributes.get("timestamp"))
+        number = state_number(state.attributes.get("timestamp"))
         return None if number is None else int(number)
 
     def state_writable(self) -> bool:

@@ -14,3 +14,4 @@ class LawnMowerBinding(DomainBinding):
     on_states = frozenset({"mowing"})
     turn_on_service = "start_mowing"
     turn_off_service = "dock"
+    settled_states = frozenset({"mowing", "docked"})  # paused reads 0 but is not docked

@@ -15,3 +15,4 @@ class LockBinding(DomainBinding):
     off_states = frozenset({"unlocked", "locking", "unlocking", "open", "opening"})
     turn_on_service = "lock"
     turn_off_service = "unlock"
+    settled_states = frozenset({"locked", "unlocked"})  # not while moving, open or jammed

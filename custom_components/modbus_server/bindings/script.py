@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..const import WRITE_MODE_ALWAYS
 from .base import OnOffBinding, register
 
 
@@ -10,3 +11,4 @@ class ScriptBinding(OnOffBinding):
     """A script."""
 
     domain = "script"
+    default_write_mode = WRITE_MODE_ALWAYS  # a 1 starts a run, even while one runs

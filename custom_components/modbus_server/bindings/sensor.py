@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import DomainBinding, Value, as_epoch_seconds, as_number, register
+from .base import DomainBinding, Value, as_epoch_seconds, register, state_number
 
 if TYPE_CHECKING:
     from homeassistant.core import State
@@ -33,7 +33,7 @@ class SensorBinding(DomainBinding):
 
     def read_state(self, state: State) -> Value | None:
         """Number, or epoch seconds of a timestamp, or the index of an enum option."""
-        number = as_number(state.state)
+        number = state_number(state.state)
         if number is not None:
             return number
         if state.attributes.get("device_class") == "timestamp":

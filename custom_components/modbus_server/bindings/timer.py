@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..const import WRITE_MODE_ALWAYS
 from .base import AttributeSpec, DomainBinding, Value, register, specs
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class TimerBinding(DomainBinding):
     """A helper timer (paused reads 0)."""
 
     domain = "timer"
+    default_write_mode = WRITE_MODE_ALWAYS  # a 1 (re)starts the timer
     is_binary = True
     on_states = frozenset({"active"})
     turn_on_service = "start"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..const import WRITE_MODE_ALWAYS
 from .base import OnOffBinding, register
 
 
@@ -12,3 +13,4 @@ class UpdateBinding(OnOffBinding):
     domain = "update"
     turn_on_service = "install"
     turn_off_service = None
+    default_write_mode = WRITE_MODE_ALWAYS  # 1 while an update is available means: install it

@@ -14,4 +14,5 @@ class VacuumBinding(DomainBinding):
     on_states = frozenset({"cleaning"})
     turn_on_service = "start"
     turn_off_service = "return_to_base"
+    settled_states = frozenset({"cleaning", "docked"})  # idle/paused read 0 but are not docked
     attribute_specs = specs(battery_level=AttributeSpec(data_type="uint16"))

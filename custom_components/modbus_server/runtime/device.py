@@ -16,8 +16,10 @@ from ..const import (
     CONF_STALE_AFTER,
     CONF_UNIT_IDS,
     CONF_UNMAPPED,
+    CONF_WRITE_MODE,
     DEFAULT_UNMAPPED,
     DOMAIN,
+    WRITE_MODE_DEFAULT,
 )
 from ..helpers import point_from_data
 from ..modbus import Device, DeviceIdentification
@@ -106,6 +108,7 @@ class DeviceRuntime:
         entry_id: str = "",
     ) -> None:
         """Compile the rows; nothing listens or serves until `async_start`."""
+        rows = list(rows)
         self.settings = settings
         self.register_map = RegisterMap(
             [point_from_data(row, str(row[ROW_ID])) for row in rows], unmapped=settings.unmapped
@@ -114,7 +117,15 @@ class DeviceRuntime:
         read_only = server_read_only or settings.read_only
         extra: dict[str, Any] = {} if write_timeout is None else {"write_timeout": write_timeout}
         self.bridge = Bridge(
-            hass, self.register_map, self.owned, read_only=read_only, entry_id=entry_id, **extra
+            hass,
+            self.register_map,
+            self.owned,
+            read_only=read_only,
+            write_modes={
+                str(row[ROW_ID]): row.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT) for row in rows
+            },
+            entry_id=entry_id,
+            **extra,
         )
         self.device = Device(
             on_read=self.bridge.on_read,
