@@ -52,6 +52,7 @@ from .const import (
     CONF_IDLE_TIMEOUT,
     CONF_LENGTH,
     CONF_MAX_CONNECTIONS,
+    CONF_MAX_CONNECTIONS_PER_HOST,
     CONF_OFFSET,
     CONF_READ_ONLY,
     CONF_SCALE,
@@ -61,12 +62,15 @@ from .const import (
     CONF_UNMAPPED,
     CONF_WORD_ORDER,
     CONF_WRITABLE,
+    CONF_WRITE_TIMEOUT,
     DEFAULT_BIND_ADDRESS,
     DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS_PER_HOST,
     DEFAULT_NAME,
     DEFAULT_PORT,
     DEFAULT_UNMAPPED,
+    DEFAULT_WRITE_TIMEOUT,
     DOMAIN,
     SUBENTRY_BULK,
     SUBENTRY_IMPORT,
@@ -76,8 +80,10 @@ from .helpers import (
     AREA_ABBREVIATIONS,
     UNPRIVILEGED_PORT,
     bind_error_key,
+    catch_all_clients,
     data_from_point,
     entry_points,
+    identification_too_long,
     next_free_port,
     optional_int,
     parse_allowed_clients,
@@ -88,6 +94,7 @@ from .helpers import (
     try_bind,
 )
 from .modbus.area import Area
+from .modbus.device_id import MAX_OBJECT_LENGTH
 from .registermap import (
     ByteOrder,
     DataType,
@@ -119,14 +126,8 @@ POINT_FIELDS = (
 )
 PREVIEW_ROWS = 50
 ERROR_DETAILS = 10
-
-
-def _taken_ports(hass_entries: list[ConfigEntry], exclude: str | None) -> set[int]:
-    return {
-        int(entry.data[CONF_PORT])
-        for entry in hass_entries
-        if entry.entry_id != exclude and CONF_PORT in entry.data
-    }
+WRITE_TIMEOUT_RANGE = (0.5, 60.0)
+"""Seconds a client's write may wait for its service calls (the form's bounds)."""
 
 
 def _server_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
@@ -162,12 +163,32 @@ def _server_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
                 NumberSelectorConfig(min=1, max=1000, step=1, mode=NumberSelectorMode.BOX)
             ),
             probatio.Required(
+                CONF_MAX_CONNECTIONS_PER_HOST,
+                default=defaults.get(
+                    CONF_MAX_CONNECTIONS_PER_HOST, DEFAULT_MAX_CONNECTIONS_PER_HOST
+                ),
+            ): NumberSelector(
+                NumberSelectorConfig(min=1, max=1000, step=1, mode=NumberSelectorMode.BOX)
+            ),
+            probatio.Required(
                 CONF_IDLE_TIMEOUT, default=defaults.get(CONF_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT)
             ): NumberSelector(
                 NumberSelectorConfig(
                     min=0,
                     max=86400,
                     step=1,
+                    mode=NumberSelectorMode.BOX,
+                    unit_of_measurement="s",
+                )
+            ),
+            probatio.Required(
+                CONF_WRITE_TIMEOUT,
+                default=defaults.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT),
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=WRITE_TIMEOUT_RANGE[0],
+                    max=WRITE_TIMEOUT_RANGE[1],
+                    step=0.1,
                     mode=NumberSelectorMode.BOX,
                     unit_of_measurement="s",
                 )
@@ -205,6 +226,10 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """No catch-all allow-list entry confirmed yet."""
+        self._confirmed_catch_all: list[str] = []
 
     @classmethod
     @callback
@@ -283,14 +308,24 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
         Home Assistant not running as root may not listen below 1024: suggesting 502 would
         only lead to a "permission denied" on submit.
         """
-        taken = _taken_ports(self._async_current_entries(include_ignore=False), exclude)
+        taken = self._taken_ports(exclude)
+        return await self._async_free_port(BIND_ALL_IPV4, start, taken) or start
+
+    def _taken_ports(self, exclude: str | None) -> set[int]:
+        """Ports of the other server entries (`exclude`: the entry being changed)."""
+        return {
+            int(entry.data[CONF_PORT])
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.entry_id != exclude and CONF_PORT in entry.data
+        }
+
+    async def _async_free_port(self, bind: str, start: int, taken: set[int]) -> int | None:
+        """The first free port from `start`, else from 5020; None when none is found."""
         for first in dict.fromkeys((start, max(start, UNPRIVILEGED_PORT))):
-            port = await self.hass.async_add_executor_job(
-                next_free_port, BIND_ALL_IPV4, first, taken
-            )
+            port = await self.hass.async_add_executor_job(next_free_port, bind, first, taken)
             if port is not None:
                 return port
-        return start
+        return None
 
     async def _async_validate(
         self, user_input: Mapping[str, Any], entry: ConfigEntry | None
@@ -308,11 +343,20 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_PORT: port,
             CONF_UNIT_ID: None if unit_id is None else int(unit_id),
             CONF_MAX_CONNECTIONS: int(user_input[CONF_MAX_CONNECTIONS]),
+            CONF_MAX_CONNECTIONS_PER_HOST: int(
+                user_input.get(CONF_MAX_CONNECTIONS_PER_HOST, DEFAULT_MAX_CONNECTIONS_PER_HOST)
+            ),
             CONF_IDLE_TIMEOUT: int(user_input[CONF_IDLE_TIMEOUT]),
+            CONF_WRITE_TIMEOUT: float(user_input.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
             CONF_UNMAPPED: user_input[CONF_UNMAPPED],
             CONF_ALLOWED_CLIENTS: allowed,
             CONF_READ_ONLY: bool(user_input[CONF_READ_ONLY]),
         }
+        if identification_too_long(data[CONF_NAME]):
+            errors[CONF_NAME] = "name_too_long"
+            placeholders["max_bytes"] = str(MAX_OBJECT_LENGTH)
+        if data[CONF_MAX_CONNECTIONS_PER_HOST] > data[CONF_MAX_CONNECTIONS]:
+            errors[CONF_MAX_CONNECTIONS_PER_HOST] = "per_host_above_max"
         if bind != BIND_ALL:
             try:
                 ipaddress.ip_address(bind)
@@ -321,11 +365,16 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
         if invalid:
             errors[CONF_ALLOWED_CLIENTS] = "invalid_allowed_clients"
             placeholders["invalid"] = ", ".join(invalid)
+        elif (everyone := catch_all_clients(allowed)) and everyone != self._confirmed_catch_all:
+            # Accepted on the next submit with the same entries: the user has read the warning.
+            self._confirmed_catch_all = everyone
+            errors[CONF_ALLOWED_CLIENTS] = "allowed_clients_everyone"
+            placeholders["everyone"] = ", ".join(everyone)
         if errors:
             return data, errors, placeholders
 
         exclude = entry.entry_id if entry is not None else None
-        taken = _taken_ports(self._async_current_entries(include_ignore=False), exclude)
+        taken = self._taken_ports(exclude)
         current: Mapping[str, Any] = entry.data if entry is not None else {}
         same_port = current.get(CONF_PORT) == port
         # This entry's own running server may be what holds the port (e.g. moving it from
@@ -344,7 +393,7 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
         if errors.get(CONF_PORT):
             denied = errors[CONF_PORT] == "permission_denied" and port < UNPRIVILEGED_PORT
             start = UNPRIVILEGED_PORT if denied else port + 1
-            suggestion = await self.hass.async_add_executor_job(next_free_port, bind, start, taken)
+            suggestion = await self._async_free_port(bind, start, taken)
             # The field now shows the suggestion: the message names the refused port too.
             placeholders["port"] = str(port)
             placeholders["suggested_port"] = str(suggestion) if suggestion else "-"
