@@ -18,8 +18,9 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_NAME, CONF_PORT
-from homeassistant.core import callback, split_entity_id
+from homeassistant.core import State, callback, split_entity_id
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -90,6 +91,7 @@ from .helpers import (
     point_from_data,
     point_source,
     point_title,
+    safety_relevant,
     split_source,
     try_bind,
 )
@@ -109,6 +111,7 @@ from .registermap import (
     import_json,
     validate_point,
 )
+from .registermap.io import MAX_IMPORT_CHARS
 
 ATTRIBUTE_STATE = "state"
 """Option of the attribute step meaning: the entity's state itself."""
@@ -459,6 +462,18 @@ def _field_errors(errors: list[Any]) -> tuple[dict[str, str], dict[str, str]]:
 class _TableFlow(ConfigSubentryFlow):
     """Shared helpers of the address-table subentry flows."""
 
+    def _state(self, entity_id: str | None) -> State | None:
+        """The entity's current state (lets a binding refine its default data type)."""
+        return self.hass.states.get(entity_id) if entity_id else None
+
+    def _safety_relevant(self, entity_id: str) -> bool:
+        """Lock, alarm panel or door-like cover (device class from the state or registry)."""
+        state = self.hass.states.get(entity_id)
+        device_class = state.attributes.get("device_class") if state is not None else None
+        if device_class is None and (entry := er.async_get(self.hass).async_get(entity_id)):
+            device_class = entry.device_class or entry.original_device_class
+        return safety_relevant(split_entity_id(entity_id)[0], device_class)
+
     def _existing(self, exclude: str | None = None) -> list[Point]:
         return entry_points(self._get_entry(), exclude=exclude)
 
@@ -636,8 +651,11 @@ class PointSubentryFlow(_TableFlow):
         # A sensor is offered as an input register, a switch as a coil: writable where the
         # entity can be written, read-only otherwise (a holding register would invite writes).
         attribute = self._data.get(CONF_ATTRIBUTE)
+        prefer_writable = not self._safety_relevant(self._data[CONF_ENTITY_ID])
         default = (
-            current if current in areas else str(_pick_area(self._binding, areas, True, attribute))
+            current
+            if current in areas
+            else str(_pick_area(self._binding, areas, prefer_writable, attribute))
         )
         return self.async_show_form(
             step_id="area",
@@ -680,13 +698,18 @@ class PointSubentryFlow(_TableFlow):
             existing = self._existing(self._editing_id())
             count = data_type.fixed_register_count or 1
             self._data[CONF_ADDRESS] = RegisterMap(existing).next_free_address(area, count)
-            self._data[CONF_WRITABLE] = self._can_write(area)
+            entity_id = self._data.get(CONF_ENTITY_ID)
+            # A lock or a garage door is made writable on purpose, never by default.
+            safety = entity_id is not None and self._safety_relevant(entity_id)
+            self._data[CONF_WRITABLE] = self._can_write(area) and not safety
             for field in (CONF_BIT, CONF_LENGTH):
                 self._data[field] = None
 
     def _default_type(self, area: Area) -> DataType:
         if self._binding is not None:
-            return self._binding.default_data_type(area, self._data.get(CONF_ATTRIBUTE))
+            return self._binding.default_data_type(
+                area, self._data.get(CONF_ATTRIBUTE), self._state(self._data.get(CONF_ENTITY_ID))
+            )
         return DataType.BOOL if area.is_bit else DataType.INT16
 
     def _can_write(self, area: Area) -> bool:
@@ -911,8 +934,14 @@ class BulkSubentryFlow(_PreviewedTableFlow):
         )
 
     def _plan(self, entity_ids: list[str], prefer_writable: bool) -> tuple[list[Point], list[str]]:
-        """One point per entity at the next free address of its area."""
-        existing = self._existing()
+        """One point per entity at the next free address of its area, after the previous one.
+
+        The existing table is compiled once; each area keeps a cursor past its last new row,
+        so planning is linear in the number of entities. Locks, alarm panels and door-like
+        covers go to a read-only area even when writable areas are preferred.
+        """
+        existing = RegisterMap(self._existing())
+        cursors: dict[Area, int] = {}
         new: list[Point] = []
         unsupported: list[str] = []
         for entity_id in entity_ids:
@@ -921,16 +950,18 @@ class BulkSubentryFlow(_PreviewedTableFlow):
             if binding is None or not areas:
                 unsupported.append(entity_id)
                 continue
-            area = _pick_area(binding, areas, prefer_writable)
-            data_type = binding.default_data_type(area, None)
+            safety = self._safety_relevant(entity_id)
+            area = _pick_area(binding, areas, prefer_writable and not safety)
+            data_type = binding.default_data_type(area, None, self._state(entity_id))
             count = data_type.fixed_register_count or 1
-            address = RegisterMap([*existing, *new]).next_free_address(area, count)
+            address = existing.next_free_address(area, count, cursors.get(area, 0))
+            cursors[area] = address + count
             new.append(
                 Point(
                     area=area,
                     address=address,
                     data_type=data_type,
-                    writable=binding.writable(area, None),
+                    writable=binding.writable(area, None) and not safety,
                     source=entity_id,
                 )
             )
@@ -961,8 +992,11 @@ class ImportSubentryFlow(_PreviewedTableFlow):
         text = ""
         if user_input is not None:
             text = user_input["text"]
-            details = self._parse(text)
-            if details:
+            if len(text) > MAX_IMPORT_CHARS:
+                errors["text"] = "import_too_large"
+                placeholders["size"] = f"{len(text):,}"
+                placeholders["max_size"] = f"{MAX_IMPORT_CHARS:,}"
+            elif details := self._parse(text):
                 # An error alert shows one run of text: the list goes into the description
                 # (Markdown), and the pasted text stays in the field to be corrected.
                 errors["text"] = "import_invalid"

@@ -45,6 +45,10 @@ AREA_ABBREVIATIONS: Final[dict[Area, str]] = {
     Area.HOLDING_REGISTER: "HR",
 }
 
+SAFETY_DOMAINS: Final = frozenset({"lock", "alarm_control_panel"})
+SAFETY_COVER_CLASSES: Final = frozenset({"garage", "gate", "door"})
+"""Covers that open a way into the building (cover device classes)."""
+
 PORT_SEARCH_SPAN: Final = 100
 UNPRIVILEGED_PORT: Final = 5020
 """Where the port suggestion starts when a privileged port is refused."""
@@ -158,6 +162,15 @@ def identification_text(text: str) -> str:
 def identification_too_long(text: str) -> bool:
     """Whether `text` is longer than one FC43 object allows (the name field's check)."""
     return len(text.encode()) > MAX_OBJECT_LENGTH
+
+
+def safety_relevant(domain: str, device_class: str | None) -> bool:
+    """Whether a write could open the building: locks, alarm panels, doors, gates, garages.
+
+    Such rows start read-only: any client that may connect could otherwise unlock a door.
+    The flows make them writable only when the user asks for it, one row at a time.
+    """
+    return domain in SAFETY_DOMAINS or (domain == "cover" and device_class in SAFETY_COVER_CLASSES)
 
 
 def point_source(entity_id: str | None, attribute: str | None) -> str | None:
