@@ -369,8 +369,10 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
             errors[CONF_ALLOWED_CLIENTS] = "invalid_allowed_clients"
             placeholders["invalid"] = ", ".join(invalid)
         elif (everyone := catch_all_clients(allowed)) and everyone != self._confirmed_catch_all:
-            # Accepted on the next submit with the same entries: the user has read the warning.
+            # Accepted on the next submit with the same entries: the user has read the warning
+            # (at the top of the form, where it is seen without scrolling, and on the field).
             self._confirmed_catch_all = everyone
+            errors["base"] = "confirm_allowed_everyone"
             errors[CONF_ALLOWED_CLIENTS] = "allowed_clients_everyone"
             placeholders["everyone"] = ", ".join(everyone)
         if errors:
@@ -494,16 +496,26 @@ class _TableFlow(ConfigSubentryFlow):
             reason="points_added", description_placeholders={"count": str(len(points))}
         )
 
-    def _preview(self, points: list[Point]) -> str:
+    def _preview(self, points: list[Point], kept_read_only: frozenset[str] = frozenset()) -> str:
+        """The first rows as a Markdown table; `kept_read_only`: sources marked and explained."""
         lines = ["| address | PLC | source | type | writable |", "|---|---|---|---|---|"]
         for point in points[:PREVIEW_ROWS]:
             where = f"{AREA_ABBREVIATIONS[point.area]} {point.address}"
+            writable = "yes" if point.writable else "no"
+            if point.source in kept_read_only:
+                writable = "no ⚠"
             lines.append(
                 f"| {where} | {point.plc_reference} | {point.source or point.name} "
-                f"| {point.data_type} | {'yes' if point.writable else 'no'} |"
+                f"| {point.data_type} | {writable} |"
             )
         if len(points) > PREVIEW_ROWS:
             lines.append(f"| … {len(points) - PREVIEW_ROWS} more | | | | |")
+        if kept_read_only:
+            lines.append(
+                "\n⚠ Locks, alarm panels and garage doors, gates and doors stay read-only "
+                "here: any client that may connect could open them. To let clients write one, "
+                "add its row on its own with Add register."
+            )
         return "\n".join(lines)
 
 
@@ -513,6 +525,7 @@ class _PreviewedTableFlow(_TableFlow):
     def __init__(self) -> None:
         """Nothing chosen yet."""
         self._points: list[Point] = []
+        self._kept_read_only: frozenset[str] = frozenset()
 
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
@@ -525,7 +538,7 @@ class _PreviewedTableFlow(_TableFlow):
             data_schema=probatio.Schema({}),
             description_placeholders={
                 "count": str(len(self._points)),
-                "table": self._preview(self._points),
+                "table": self._preview(self._points, self._kept_read_only),
             },
         )
 
@@ -912,12 +925,19 @@ class BulkSubentryFlow(_PreviewedTableFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            points, unsupported = self._plan(user_input[CONF_ENTITY_ID], user_input[CONF_WRITABLE])
+            prefer_writable = bool(user_input[CONF_WRITABLE])
+            points, unsupported = self._plan(user_input[CONF_ENTITY_ID], prefer_writable)
             if unsupported:
                 errors[CONF_ENTITY_ID] = "unsupported_entities"
                 placeholders["entities"] = ", ".join(unsupported)
             else:
                 self._points = points
+                if prefer_writable:
+                    self._kept_read_only = frozenset(
+                        str(point.source)
+                        for point in points
+                        if point.source and self._safety_relevant(point.source)
+                    )
                 return await self.async_step_confirm()
         return self.async_show_form(
             step_id="user",

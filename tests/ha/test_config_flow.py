@@ -432,7 +432,10 @@ async def test_a_catch_all_allow_list_entry_must_be_confirmed(
     submitted = form_input(port, allowed_clients=["10.0.0.5", everyone])
     result = await hass.config_entries.flow.async_configure(result["flow_id"], submitted)
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"allowed_clients": "allowed_clients_everyone"}
+    assert result["errors"] == {
+        "base": "confirm_allowed_everyone",
+        "allowed_clients": "allowed_clients_everyone",
+    }
     shown = everyone.replace("::ffff:0.0.0.0/96", "0.0.0.0/0")
     assert result["description_placeholders"] == {"everyone": shown}
     # nothing is lost: the list is shown as typed; submitting it again keeps it

@@ -814,10 +814,11 @@ async def test_add_many_keeps_locks_and_doors_read_only_when_writable_is_preferr
     result = await start(hass, added, "bulk")
     result = await step(hass, result, {"entity_id": entities, "writable": True})
     table = result["description_placeholders"]["table"]
-    assert "| DI 0 | 10001 | lock.front_door | bool | no |" in table
-    assert "| DI 1 | 10002 | alarm_control_panel.house | bool | no |" in table
-    assert "| DI 2 | 10003 | cover.garage | bool | no |" in table
-    assert "| DI 3 | 10004 | cover.gate | bool | no |" in table
+    assert "| DI 0 | 10001 | lock.front_door | bool | no ⚠ |" in table
+    assert "| DI 1 | 10002 | alarm_control_panel.house | bool | no ⚠ |" in table
+    assert "| DI 2 | 10003 | cover.garage | bool | no ⚠ |" in table
+    assert "| DI 3 | 10004 | cover.gate | bool | no ⚠ |" in table
+    assert "⚠ Locks, alarm panels and garage doors, gates and doors stay read-only" in table
     assert "| CO 0 | 00001 | cover.blind | bool | yes |" in table
     assert "| CO 1 | 00002 | switch.pump | bool | yes |" in table
 

@@ -48,6 +48,7 @@ def test_every_error_and_abort_key_is_translated() -> None:
         "name_too_long",
         "per_host_above_max",
         "allowed_clients_everyone",
+        "confirm_allowed_everyone",
     }
     point = data["config_subentries"]["point"]
     for field in (*POINT_FIELDS, *ADVANCED_FIELDS, "base"):
@@ -84,6 +85,7 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
         "name_too_long",
         "per_host_above_max",
         "allowed_clients_everyone",
+        "confirm_allowed_everyone",
     }
     assert set(data["services"]) == {"export_register_map", "set_value"}
     icons = json.loads((PACKAGE / "icons.json").read_text())
