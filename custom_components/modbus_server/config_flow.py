@@ -368,7 +368,10 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
         if invalid:
             errors[CONF_ALLOWED_CLIENTS] = "invalid_allowed_clients"
             placeholders["invalid"] = ", ".join(invalid)
-        elif (everyone := catch_all_clients(allowed)) and everyone != self._confirmed_catch_all:
+        elif (everyone := catch_all_clients(allowed)) and everyone not in (
+            self._confirmed_catch_all,
+            catch_all_clients(entry.data.get(CONF_ALLOWED_CLIENTS, [])) if entry else None,
+        ):
             # Accepted on the next submit with the same entries: the user has read the warning
             # (at the top of the form, where it is seen without scrolling, and on the field).
             self._confirmed_catch_all = everyone

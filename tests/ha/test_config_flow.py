@@ -445,3 +445,20 @@ async def test_a_catch_all_allow_list_entry_must_be_confirmed(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["allowed_clients"] == ["10.0.0.5", shown]
     await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_reconfigure_keeps_a_confirmed_catch_all_without_asking_again(
+    hass: HomeAssistant, port: int
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Plant", data=server_data(port, allowed_clients=["0.0.0.0/0"])
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(port, allowed_clients=["0.0.0.0/0"])
+    )
+    assert result["type"] is FlowResultType.ABORT, result.get("errors")
+    assert entry.data["allowed_clients"] == ["0.0.0.0/0"]
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(entry.entry_id)
