@@ -17,7 +17,13 @@ from homeassistant.config_entries import (
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, CONF_NAME, CONF_PORT
+from homeassistant.const import (
+    ATTR_DEVICE_CLASS,
+    ATTR_UNIT_OF_MEASUREMENT,
+    CONF_NAME,
+    CONF_PORT,
+    STATE_UNKNOWN,
+)
 from homeassistant.core import State, callback, split_entity_id
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers import entity_registry as er
@@ -468,16 +474,30 @@ class _TableFlow(ConfigSubentryFlow):
     """Shared helpers of the address-table subentry flows."""
 
     def _state(self, entity_id: str | None) -> State | None:
-        """The entity's current state (lets a binding refine its default data type)."""
-        return self.hass.states.get(entity_id) if entity_id else None
+        """The entity's state, for a binding to refine its default data type.
+
+        An entity without a state yet (its integration not loaded) is described by its
+        registry entry's device class, so a timestamp sensor still defaults to uint32.
+        """
+        if not entity_id:
+            return None
+        state = self.hass.states.get(entity_id)
+        if state is None and (device_class := self._device_class(entity_id)):
+            return State(entity_id, STATE_UNKNOWN, {ATTR_DEVICE_CLASS: device_class})
+        return state
+
+    def _device_class(self, entity_id: str) -> str | None:
+        """Device class from the state, else from the entity registry."""
+        state = self.hass.states.get(entity_id)
+        if state is not None and (device_class := state.attributes.get(ATTR_DEVICE_CLASS)):
+            return str(device_class)
+        if entry := er.async_get(self.hass).async_get(entity_id):
+            return entry.device_class or entry.original_device_class
+        return None
 
     def _safety_relevant(self, entity_id: str) -> bool:
-        """Lock, alarm panel or door-like cover (device class from the state or registry)."""
-        state = self.hass.states.get(entity_id)
-        device_class = state.attributes.get("device_class") if state is not None else None
-        if device_class is None and (entry := er.async_get(self.hass).async_get(entity_id)):
-            device_class = entry.device_class or entry.original_device_class
-        return safety_relevant(split_entity_id(entity_id)[0], device_class)
+        """Lock, alarm panel or door-like cover (see helpers.safety_relevant)."""
+        return safety_relevant(split_entity_id(entity_id)[0], self._device_class(entity_id))
 
     def _existing(self, exclude: str | None = None) -> list[Point]:
         return entry_points(self._get_entry(), exclude=exclude)

@@ -873,6 +873,18 @@ async def test_a_timestamp_sensor_defaults_to_uint32_in_both_flows(
     assert "| sensor.boiler_temp | float32 |" in table
 
 
+async def test_a_timestamp_sensor_known_only_to_the_registry_defaults_to_uint32(
+    hass: HomeAssistant, added: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """No state yet (its integration not loaded): the registry's device class decides."""
+    entity_registry.async_get_or_create(
+        "sensor", "demo", "boot", suggested_object_id="boot", original_device_class="timestamp"
+    )
+    result = await start(hass, added, "bulk")
+    result = await step(hass, result, {"entity_id": ["sensor.boot"], "writable": False})
+    assert "| sensor.boot | uint32 |" in result["description_placeholders"]["table"]
+
+
 async def test_add_many_compiles_the_existing_table_once(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
