@@ -16,7 +16,11 @@ from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.modbus_server.const import DOMAIN
-from custom_components.modbus_server.helpers import next_free_port, try_bind
+from custom_components.modbus_server.helpers import (
+    identification_text,
+    next_free_port,
+    try_bind,
+)
 
 from .conftest import find_free_port, point_data, point_subentry, server_data
 
@@ -381,6 +385,23 @@ async def test_name_longer_than_a_device_identification_object_is_refused(
     else:
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a" * 244, "a" * 244),
+        ("a" * 245, "a" * 244),
+        ("a" * 243 + "Ä", "a" * 243),  # 'Ä' would be bytes 244 and 245: left out whole
+        ("a" * 242 + "€x", "a" * 242),  # a 3-byte character across the limit
+        ("Ä" * 122, "Ä" * 122),
+    ],
+)
+def test_identification_text_cuts_at_244_bytes_never_inside_a_character(
+    text: str, expected: str
+) -> None:
+    assert identification_text(text) == expected
+    assert len(identification_text(text).encode()) <= 244
 
 
 async def test_a_long_entry_title_is_cut_at_a_character_in_device_identification(
