@@ -34,6 +34,7 @@ from hasslib import (
     mbpoll_command,
     setup_demo_entry,
     write_http_storage,
+    write_machine_package,
     write_onboarding_storage,
 )
 
@@ -61,6 +62,8 @@ def prepare() -> None:
     if http_port_of(CONFIG) != HTTP_PORT:
         write_http_storage(CONFIG, HTTP_PORT, host=None)
     write_onboarding_storage(CONFIG)
+    for note in write_machine_package(CONFIG):
+        print(f"develop: note: {note}")
 
 
 async def run() -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import ctypes.util
 import json
 import os
 import shutil
@@ -46,6 +47,8 @@ homeassistant:
   name: Modbus e2e
   unit_system: metric
   time_zone: UTC
+  country: DE
+  currency: EUR
   packages: !include_dir_named packages
 api:
 config:
@@ -253,6 +256,40 @@ def link_integration(config_dir: Path) -> None:
     target.symlink_to(INTEGRATION)
 
 
+MACHINE_PACKAGE = "machine.yaml"
+FFMPEG_STAND_IN = DEMO / "bin" / "ffmpeg"
+
+
+def write_machine_package(config_dir: Path) -> list[str]:
+    """packages/machine.yaml: what this machine lacks for a start without errors.
+
+    Home Assistant always loads tts and camera (base platforms). Without an ffmpeg binary the
+    ffmpeg integration logs an error at startup: point it at demo/bin/ffmpeg, which only
+    answers the version query (the demo plays no media). Without libturbojpeg the camera
+    integration logs an error on import; the library only speeds up camera snapshots, and
+    installing it needs root (Debian: apt-get install libturbojpeg0), so that one message
+    is silenced and a hint returned instead. Returns notes for the user.
+    """
+    notes: list[str] = []
+    lines = ["# Written on every start by scripts/hasslib.py (write_machine_package)."]
+    if shutil.which("ffmpeg") is None:
+        lines += ["ffmpeg:", f"  ffmpeg_bin: {FFMPEG_STAND_IN}"]
+    if ctypes.util.find_library("turbojpeg") is None:
+        notes.append(
+            "libturbojpeg is not installed (faster camera snapshots only; Debian: "
+            "apt-get install libturbojpeg0): its startup error is silenced"
+        )
+        lines += [
+            "logger:",
+            "  logs:",
+            "    homeassistant.components.camera.img_util: critical",
+        ]
+    packages = config_dir / "packages"
+    packages.mkdir(parents=True, exist_ok=True)
+    (packages / MACHINE_PACKAGE).write_text("\n".join(lines) + "\n")
+    return notes
+
+
 def prepare_fast_config(config_dir: Path, http_port: int, extra_yaml: str = "") -> None:
     """A fast test configuration: the demo's entities, API, config flows, no default_config."""
     config_dir.mkdir(parents=True, exist_ok=True)
@@ -260,6 +297,7 @@ def prepare_fast_config(config_dir: Path, http_port: int, extra_yaml: str = "") 
     packages = config_dir / "packages"
     packages.mkdir(exist_ok=True)
     shutil.copy2(DEMO / "packages" / "modbus_demo.yaml", packages / "modbus_demo.yaml")
+    write_machine_package(config_dir)
     link_integration(config_dir)
     if http_port_of(config_dir) != http_port:
         write_http_storage(config_dir, http_port)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import errno
-
 from homeassistant.const import CONF_NAME, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
@@ -35,9 +33,11 @@ from .const import (
     WRITE_MODE_DEFAULT,
 )
 from .helpers import (
+    bind_error_key,
     bind_hosts,
     entry_points,
     entry_signature,
+    identification_text,
     point_from_data,
     point_title,
 )
@@ -104,9 +104,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
             vendor_name="Home Assistant",
             product_code=DOMAIN,
             revision=version,
-            product_name=data.get(CONF_NAME, entry.title),
+            product_name=identification_text(data.get(CONF_NAME, entry.title)),
             model_name="Modbus TCP server",
-            user_application_name=entry.title,
+            user_application_name=identification_text(entry.title),
         ),
     )
     issue_id = f"{ISSUE_PERMISSION_DENIED}_{entry.entry_id}"
@@ -114,7 +114,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         await server.start()
     except OSError as err:
         placeholders = {"name": entry.title, "port": str(data[CONF_PORT]), "error": str(err)}
-        if err.errno == errno.EACCES:
+        key = bind_error_key(err)
+        if key == "permission_denied":
             ir.async_create_issue(
                 hass,
                 DOMAIN,
@@ -132,7 +133,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
             ) from err
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
-            translation_key="port_in_use" if err.errno == errno.EADDRINUSE else "cannot_bind",
+            translation_key=key,
             translation_placeholders=placeholders,
         ) from err
     ir.async_delete_issue(hass, DOMAIN, issue_id)

@@ -33,8 +33,6 @@ DEFAULT_IDLE_TIMEOUT: Final = 300
 DEFAULT_MAX_CONNECTIONS_PER_HOST: Final = 8
 DEFAULT_WRITE_TIMEOUT: Final = 5.0
 DEFAULT_UNMAPPED: Final = "error"
-UNIT_ID_ANY: Final = 0
-"""unit_id 0 in the settings means: answer every unit id."""
 
 # Config entry version 2: a server owns devices (subentries), each with its table (table_store).
 SUBENTRY_DEVICE: Final = "device"

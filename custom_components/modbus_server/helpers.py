@@ -34,6 +34,7 @@ from .const import (
     SUBENTRY_POINT,
 )
 from .modbus.area import Area
+from .modbus.device_id import MAX_OBJECT_LENGTH
 from .registermap import ByteOrder, DataType, Point, WordOrder
 from .registermap.plc import format_plc_address
 
@@ -43,6 +44,10 @@ AREA_ABBREVIATIONS: Final[dict[Area, str]] = {
     Area.INPUT_REGISTER: "IR",
     Area.HOLDING_REGISTER: "HR",
 }
+
+SAFETY_DOMAINS: Final = frozenset({"lock", "alarm_control_panel"})
+SAFETY_COVER_CLASSES: Final = frozenset({"garage", "gate", "door"})
+"""Covers that open a way into the building (cover device classes)."""
 
 PORT_SEARCH_SPAN: Final = 100
 UNPRIVILEGED_PORT: Final = 5020
@@ -107,13 +112,17 @@ def bind_error_key(err: OSError) -> str:
 
 
 def parse_allowed_clients(values: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Normalise IPs/CIDRs; return (normalised, invalid entries)."""
+    """Normalise IPs/CIDRs; return (normalised, invalid entries).
+
+    IPv4-mapped IPv6 entries (`::ffff:10.0.0.5`, `::ffff:10.0.0.0/120`) become IPv4: the
+    server compares mapped peers as IPv4, so the mapped form would admit nobody.
+    """
     normalised: list[str] = []
     invalid: list[str] = []
     for raw in values:
         for item in raw.replace(",", " ").split():
             try:
-                network = ipaddress.ip_network(item, strict=False)
+                network = _unmapped(ipaddress.ip_network(item, strict=False))
             except ValueError:
                 invalid.append(item)
                 continue
@@ -123,6 +132,45 @@ def parse_allowed_clients(values: Iterable[str]) -> tuple[list[str], list[str]]:
             if text not in normalised:
                 normalised.append(text)
     return normalised, invalid
+
+
+def _unmapped(
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The IPv4 network an IPv4-mapped IPv6 network (prefix /96 or longer) stands for."""
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network((mapped, network.prefixlen - 96))
+    return network
+
+
+def catch_all_clients(allowed: Iterable[str]) -> list[str]:
+    """The entries of a normalised allow-list that admit every address of their family."""
+    return [item for item in allowed if ipaddress.ip_network(item).prefixlen == 0]
+
+
+def identification_text(text: str) -> str:
+    """`text` cut to what one FC43 device identification object holds (UTF-8 bytes).
+
+    A longer name or entry title would make the DeviceIdentification refuse to encode and
+    setup fail; the cut never splits a multi-byte character.
+    """
+    return text.encode()[:MAX_OBJECT_LENGTH].decode(errors="ignore")
+
+
+def identification_too_long(text: str) -> bool:
+    """Whether `text` is longer than one FC43 object allows (the name field's check)."""
+    return len(text.encode()) > MAX_OBJECT_LENGTH
+
+
+def safety_relevant(domain: str, device_class: str | None) -> bool:
+    """Whether a write could open the building: locks, alarm panels, doors, gates, garages.
+
+    Such rows start read-only: any client that may connect could otherwise unlock a door.
+    The flows make them writable only when the user asks for it, one row at a time.
+    """
+    return domain in SAFETY_DOMAINS or (domain == "cover" and device_class in SAFETY_COVER_CLASSES)
 
 
 def point_source(entity_id: str | None, attribute: str | None) -> str | None:

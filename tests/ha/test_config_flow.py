@@ -11,11 +11,16 @@ import pytest
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.modbus_server.const import DOMAIN
-from custom_components.modbus_server.helpers import next_free_port, try_bind
+from custom_components.modbus_server.helpers import (
+    identification_text,
+    next_free_port,
+    try_bind,
+)
 
 from .conftest import find_free_port, point_data, point_subentry, server_data
 
@@ -31,6 +36,7 @@ def form_input(port: int, **overrides: Any) -> dict[str, Any]:
         "bind_address": "127.0.0.1",
         CONF_PORT: port,
         "max_connections": 4,
+        "max_connections_per_host": 4,
         "idle_timeout": 60,
         "unmapped": "zero",
         "allowed_clients": [],
@@ -63,7 +69,9 @@ async def test_user_creates_entry_after_a_real_test_bind(hass: HomeAssistant, po
         CONF_PORT: port,
         "unit_id": 1,
         "max_connections": 4,
+        "max_connections_per_host": 4,
         "idle_timeout": 60,
+        "write_timeout": 5.0,
         "unmapped": "zero",
         "allowed_clients": ["192.168.1.0/24", "10.0.0.5", "fd00::1"],
         "read_only": False,
@@ -310,3 +318,168 @@ async def test_a_further_server_is_offered_an_unused_name(hass: HomeAssistant) -
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     name_key = next(key for key in result["data_schema"].schema if key == CONF_NAME)
     assert name_key.default() == "Modbus Server 3"
+
+
+# --- server entry: limits, names and the allow-list -----------------------------------------
+
+
+async def test_new_fields_default_and_are_stored(hass: HomeAssistant, port: int) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    schema = {str(key): key for key in result["data_schema"].schema}
+    assert schema["max_connections_per_host"].default() == 8
+    assert schema["write_timeout"].default() == 5.0
+    submitted = form_input(port, max_connections=10)
+    del submitted["max_connections_per_host"]  # the form's default applies
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**submitted, "write_timeout": 0.5}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["max_connections_per_host"] == 8
+    assert result["data"]["write_timeout"] == 0.5
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_connections_per_host_above_the_maximum_is_refused(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(find_free_port(), max_connections=4, max_connections_per_host=5),
+    )
+    assert result["errors"] == {"max_connections_per_host": "per_host_above_max"}
+
+
+async def test_write_timeout_outside_its_range_is_refused_by_the_form(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(
+            result["flow_id"], form_input(find_free_port(), write_timeout=0.1)
+        )
+
+
+async def test_reconfigure_an_entry_stored_without_the_new_fields(
+    hass: HomeAssistant, port: int
+) -> None:
+    """Entries created before the per-host limit and the write timeout keep working."""
+    entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(port))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    result = await entry.start_reconfigure_flow(hass)
+    schema = {str(key): key for key in result["data_schema"].schema}
+    assert schema["max_connections_per_host"].default() == 8
+    assert schema["write_timeout"].default() == 5.0
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(("name", "refused"), [("Ä" * 122, False), ("Ä" * 123, True)])
+async def test_name_longer_than_a_device_identification_object_is_refused(
+    hass: HomeAssistant, port: int, name: str, refused: bool
+) -> None:
+    """244 UTF-8 bytes fit one FC43 object; 123 x 'Ä' are 246."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(port, name=name)
+    )
+    if refused:
+        assert result["errors"] == {CONF_NAME: "name_too_long"}
+        assert result["description_placeholders"] == {"max_bytes": "244"}
+    else:
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a" * 244, "a" * 244),
+        ("a" * 245, "a" * 244),
+        ("a" * 243 + "Ä", "a" * 243),  # 'Ä' would be bytes 244 and 245: left out whole
+        ("a" * 242 + "€x", "a" * 242),  # a 3-byte character across the limit
+        ("Ä" * 122, "Ä" * 122),
+    ],
+)
+def test_identification_text_cuts_at_244_bytes_never_inside_a_character(
+    text: str, expected: str
+) -> None:
+    assert identification_text(text) == expected
+    assert len(identification_text(text).encode()) <= 244
+
+
+async def test_a_long_entry_title_is_cut_at_a_character_in_device_identification(
+    hass: HomeAssistant, port: int
+) -> None:
+    """A renamed entry's title has no form: setup cuts it at 244 bytes, never inside a character."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="x" + "Ä" * 200, data=server_data(port, name="Ä" * 300)
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await client.connect()
+    try:
+        # one object fills a response: read each on its own (individual access)
+        product = await client.read_device_information(read_code=4, object_id=4)
+        assert product.information[4].decode() == "Ä" * 122  # product name: the name
+        individual = await client.read_device_information(read_code=4, object_id=6)
+        assert individual.information[6].decode() == "x" + "Ä" * 121  # 243 bytes, not 244
+    finally:
+        client.close()
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_ipv4_mapped_allow_list_entries_become_ipv4(hass: HomeAssistant, port: int) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        form_input(port, allowed_clients=["::ffff:127.0.0.1", "::ffff:10.1.2.0/120", "fd00::/8"]),
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["allowed_clients"] == ["127.0.0.1", "10.1.2.0/24", "fd00::/8"]
+    # the client on 127.0.0.1 is admitted over a real socket
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await client.connect()
+    try:
+        response = await client.read_device_information(read_code=1)
+        assert not response.isError()
+    finally:
+        client.close()
+        await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize("everyone", ["0.0.0.0/0", "::/0", "::ffff:0.0.0.0/96"])
+async def test_a_catch_all_allow_list_entry_must_be_confirmed(
+    hass: HomeAssistant, port: int, everyone: str
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    submitted = form_input(port, allowed_clients=["10.0.0.5", everyone])
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], submitted)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        "base": "confirm_allowed_everyone",
+        "allowed_clients": "allowed_clients_everyone",
+    }
+    shown = everyone.replace("::ffff:0.0.0.0/96", "0.0.0.0/0")
+    assert result["description_placeholders"] == {"everyone": shown}
+    # nothing is lost: the list is shown as typed; submitting it again keeps it
+    allowed = next(key for key in result["data_schema"].schema if key == "allowed_clients")
+    assert allowed.default() == ["10.0.0.5", everyone]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], submitted)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["allowed_clients"] == ["10.0.0.5", shown]
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_reconfigure_keeps_a_confirmed_catch_all_without_asking_again(
+    hass: HomeAssistant, port: int
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Plant", data=server_data(port, allowed_clients=["0.0.0.0/0"])
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form_input(port, allowed_clients=["0.0.0.0/0"])
+    )
+    assert result["type"] is FlowResultType.ABORT, result.get("errors")
+    assert entry.data["allowed_clients"] == ["0.0.0.0/0"]
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -101,6 +101,28 @@ async def test_port_taken_retries_setup(hass: HomeAssistant, port: int) -> None:
     await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (errno.EADDRINUSE, "port_in_use"),
+        (errno.EADDRNOTAVAIL, "address_not_available"),
+        (errno.EINVAL, "cannot_bind"),
+    ],
+)
+async def test_bind_failures_at_setup_are_named_as_in_the_form(
+    hass: HomeAssistant, port: int, code: int, reason: str
+) -> None:
+    """Setup and the server form share one errno mapping (bind_error_key)."""
+    entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(port))
+    entry.add_to_hass(hass)
+    failure = OSError(code, "bind failed")
+    with patch("custom_components.modbus_server.Server.start", side_effect=failure):
+        await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == reason
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
 async def test_permission_denied_raises_repair_issue(
     hass: HomeAssistant, port: int, issue_registry: ir.IssueRegistry
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 from unittest.mock import patch
 
@@ -9,11 +10,17 @@ import pytest
 from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.modbus_server.bindings import get_binding
 from custom_components.modbus_server.modbus.area import Area
-from custom_components.modbus_server.registermap import Point, export_csv, export_json
+from custom_components.modbus_server.registermap import (
+    Point,
+    RegisterMap,
+    export_csv,
+    export_json,
+)
 
 from .conftest import point_data, point_subentry
 
@@ -277,9 +284,9 @@ class _OneArea:
     def attributes(self) -> list[str]:
         return []
 
-    def default_data_type(self, area: Area, attribute: str | None) -> Any:
+    def default_data_type(self, area: Area, attribute: str | None, state: Any = None) -> Any:
         assert self._real is not None
-        return self._real.default_data_type(area, attribute)
+        return self._real.default_data_type(area, attribute, state)
 
     def writable(self, area: Area, attribute: str | None) -> bool:
         return False
@@ -807,3 +814,167 @@ async def test_attribute_step_of_an_entity_without_state(
     result = await step(hass, result, {"entity_id": "climate.gone"})
     assert result["step_id"] == "attribute"
     assert result["description_placeholders"]["values"] == "-"
+
+
+# --- safety-relevant entities, data types from the state, large tables -------------------------
+
+
+@pytest.fixture
+def doors(hass: HomeAssistant, entity_registry: er.EntityRegistry) -> None:
+    """A lock, an alarm panel, covers that open the building and a blind (not safety-relevant)."""
+    hass.states.async_set("lock.front_door", "locked")
+    hass.states.async_set("alarm_control_panel.house", "armed_away")
+    hass.states.async_set("cover.garage", "closed", {"device_class": "garage"})
+    # the gate's class is known from the entity registry only (its state is not there yet)
+    entity_registry.async_get_or_create(
+        "cover", "demo", "gate", suggested_object_id="gate", original_device_class="gate"
+    )
+    hass.states.async_set("cover.blind", "open", {"device_class": "blind"})
+
+
+@pytest.mark.usefixtures("doors")
+async def test_add_many_keeps_locks_and_doors_read_only_when_writable_is_preferred(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    entities = [
+        "lock.front_door",
+        "alarm_control_panel.house",
+        "cover.garage",
+        "cover.gate",
+        "cover.blind",
+        "switch.pump",
+    ]
+    result = await start(hass, added, "bulk")
+    result = await step(hass, result, {"entity_id": entities, "writable": True})
+    table = result["description_placeholders"]["table"]
+    assert "| DI 0 | 10001 | lock.front_door | bool | no ⚠ |" in table
+    assert "| DI 1 | 10002 | alarm_control_panel.house | bool | no ⚠ |" in table
+    assert "| DI 2 | 10003 | cover.garage | bool | no ⚠ |" in table
+    assert "| DI 3 | 10004 | cover.gate | bool | no ⚠ |" in table
+    assert "⚠ Locks, alarm panels and garage doors, gates and doors stay read-only" in table
+    assert "| CO 0 | 00001 | cover.blind | bool | yes |" in table
+    assert "| CO 1 | 00002 | switch.pump | bool | yes |" in table
+
+
+@pytest.mark.usefixtures("doors")
+async def test_a_lock_row_is_writable_only_when_switched_on_in_the_row_form(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "lock.front_door"})
+    assert result["step_id"] == "area"
+    assert default_of(result, "area") == "discrete_input"
+    result = await step(hass, result, {"area": "coil"})
+    # a coil can be written, but the toggle starts off: the user switches it on, row by row
+    assert default_of(result, "writable") is False
+    result = await step(hass, result, {"address": 0, "writable": True, "advanced": {}})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["writable"] is True
+
+
+async def test_an_ordinary_switch_row_still_starts_writable(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "switch.pump"})
+    result = await step(hass, result, {"area": "coil"})
+    assert default_of(result, "writable") is True
+
+
+async def test_a_timestamp_sensor_defaults_to_uint32_in_both_flows(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    """float32 would round epoch seconds to about two minutes."""
+    hass.states.async_set(
+        "sensor.last_boot", "2026-01-01T00:00:00+00:00", {"device_class": "timestamp"}
+    )
+    result = await start(hass, added, "point")
+    result = await step(hass, result, {"next_step_id": "entity"})
+    result = await step(hass, result, {"entity_id": "sensor.last_boot"})
+    result = await step(hass, result, {"area": "input_register"})
+    assert default_of(result, "data_type") == "uint32"
+
+    result = await start(hass, added, "bulk")
+    result = await step(
+        hass, result, {"entity_id": ["sensor.last_boot", "sensor.boiler_temp"], "writable": False}
+    )
+    table = result["description_placeholders"]["table"]
+    assert "| sensor.last_boot | uint32 |" in table
+    assert "| sensor.boiler_temp | float32 |" in table
+
+
+async def test_a_timestamp_sensor_known_only_to_the_registry_defaults_to_uint32(
+    hass: HomeAssistant, added: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """No state yet (its integration not loaded): the registry's device class decides."""
+    entity_registry.async_get_or_create(
+        "sensor", "demo", "boot", suggested_object_id="boot", original_device_class="timestamp"
+    )
+    result = await start(hass, added, "bulk")
+    result = await step(hass, result, {"entity_id": ["sensor.boot"], "writable": False})
+    assert "| sensor.boot | uint32 |" in result["description_placeholders"]["table"]
+
+
+async def test_add_many_compiles_the_existing_table_once(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    """Planning is linear: it used to compile the whole table again for every entity."""
+    entities = [f"sensor.s{index}" for index in range(40)]
+    result = await start(hass, added, "bulk")
+    with patch(f"{FLOW}.RegisterMap", wraps=RegisterMap) as compiled:
+        result = await step(hass, result, {"entity_id": entities, "writable": False})
+    assert compiled.call_count == 1
+    # consecutive after IR 0 (an int16): 1..2, 3..4, ...
+    table = result["description_placeholders"]["table"]
+    assert "| IR 1 | 30002 | sensor.s0 | float32 | no |" in table
+    assert "| IR 49 | 30050 | sensor.s24 | float32 | no |" in table
+
+
+async def test_an_import_over_the_size_limit_is_refused_and_says_the_limit(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    text = "area,address,data_type\n" + "coil,0,bool\n" * 400_000
+    result = await start(hass, added, "import")
+    result = await step(hass, result, {"text": text})
+    assert result["errors"] == {"text": "import_too_large"}
+    assert result["description_placeholders"]["size"] == f"{len(text):,}"
+    assert result["description_placeholders"]["max_size"] == "4,000,000"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "line 1: invalid JSON: nested too deeply"),
+        ('[{"area": "coil", "address": ' + "1" * 5000 + "}]", "line 1: invalid JSON: Exceeds"),
+    ],
+    ids=["deep", "long-integer"],
+)
+async def test_hostile_json_is_an_import_problem_not_an_unknown_error(
+    hass: HomeAssistant, added: MockConfigEntry, text: str, expected: str
+) -> None:
+    result = await start(hass, added, "import")
+    result = await step(hass, result, {"text": text})
+    assert result["errors"] == {"text": "import_invalid"}
+    assert result["description_placeholders"]["details"].startswith(f"\n\n- {expected}")
+
+
+async def test_an_import_is_parsed_off_the_event_loop(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    """20 000 CSV rows parse in about a second: not on the loop that runs Home Assistant."""
+    from custom_components.modbus_server.registermap import import_csv  # noqa: PLC0415
+
+    threads: list[str] = []
+
+    def parse(text: str) -> list[Point]:
+        threads.append(threading.current_thread().name)
+        return import_csv(text)
+
+    result = await start(hass, added, "import")
+    with patch(f"{FLOW}.import_csv", side_effect=parse):
+        result = await step(hass, result, {"text": export_csv(_rows())})
+    assert result["step_id"] == "confirm"
+    assert threads
+    assert threads[0] != threading.main_thread().name

@@ -47,6 +47,10 @@ def test_every_error_and_abort_key_is_translated() -> None:
         "permission_denied",
         "address_not_available",
         "cannot_bind",
+        "name_too_long",
+        "per_host_above_max",
+        "allowed_clients_everyone",
+        "confirm_allowed_everyone",
     }
     point = data["config_subentries"]["point"]
     for field in (*POINT_FIELDS, *ADVANCED_FIELDS, "base"):
@@ -73,6 +77,7 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
         "invalid_table",
         "permission_denied",
         "port_in_use",
+        "address_not_available",
         "cannot_bind",
         "invalid_value",
         "not_owned_point",
@@ -83,6 +88,10 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
     assert set(fix_flow["error"]) == set(data["config"]["error"]) - {
         "invalid_bind_address",
         "invalid_allowed_clients",
+        "name_too_long",
+        "per_host_above_max",
+        "allowed_clients_everyone",
+        "confirm_allowed_everyone",
     }
     assert set(data["services"]) == {"export_register_map", "set_value"}
     icons = json.loads((PACKAGE / "icons.json").read_text())

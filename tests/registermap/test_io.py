@@ -22,7 +22,11 @@ from custom_components.modbus_server.registermap import (
     parse_plc_address,
     plc_address,
 )
-from custom_components.modbus_server.registermap.io import COLUMNS
+from custom_components.modbus_server.registermap.io import (
+    COLUMNS,
+    MAX_IMPORT_CHARS,
+    _json_element_lines,
+)
 
 from .helpers import CO, DI, HR, IR, point
 
@@ -303,3 +307,83 @@ def test_csv_export_import_round_trip(points: list[Point]) -> None:
 @given(points=maps())
 def test_json_export_import_round_trip(points: list[Point]) -> None:
     assert import_json(export_json(points)) == points
+
+
+# --- hostile or huge input: always a line problem, never a crash -------------------------------
+
+
+def _problems(importer: object, text: str) -> list[tuple[int, str]]:
+    with pytest.raises(ImportFormatError) as caught:
+        importer(text)  # type: ignore[operator]
+    return [(issue.line, issue.message) for issue in caught.value.errors]
+
+
+def test_json_integer_beyond_the_digit_limit_is_a_problem_on_its_line() -> None:
+    text = '{"points": [\n{"area": "coil", "address": 0, "data_type": "bool"},\n'
+    text += '{"area": "coil", "address": ' + "9" * 5000 + ', "data_type": "bool"}\n]}'
+    ((line, message),) = _problems(import_json, text)
+    assert line == 3
+    assert message.startswith("invalid JSON: Exceeds the limit")
+
+
+def test_csv_integer_beyond_the_digit_limit_is_a_row_problem_with_a_short_quote() -> None:
+    text = "area,address,data_type\ncoil," + "9" * 5000 + ",bool\n"
+    ((line, message),) = _problems(import_csv, text)
+    assert line == 2
+    assert message.startswith("address: expected a whole number, got '9999")
+    assert len(message) < 100
+
+
+def test_json_nested_too_deeply_is_a_problem_not_a_crash() -> None:
+    assert _problems(import_json, "[" * 100_000 + "]" * 100_000) == [
+        (1, "invalid JSON: nested too deeply")
+    ]
+
+
+def test_json_number_too_large_for_a_float_is_a_row_problem() -> None:
+    text = '[{"area": "holding_register", "address": 0, "data_type": "int16", "scale": 1'
+    text += "0" * 400 + "}]"
+    ((line, message),) = _problems(import_json, text)
+    assert line == 1
+    assert message.startswith("scale: expected a number")
+
+
+@pytest.mark.parametrize("importer", [import_csv, import_json])
+def test_a_text_over_the_size_limit_is_refused_before_parsing(importer: object) -> None:
+    text = "area,address,data_type\n" + "coil,0,bool\n" * (MAX_IMPORT_CHARS // 12 + 1)
+    ((line, message),) = _problems(importer, text)
+    assert line == 1
+    assert f"at most {MAX_IMPORT_CHARS:,}" in message
+
+
+def test_twenty_thousand_exported_csv_rows_fit_the_size_limit() -> None:
+    rows = [
+        point(HR, index * 2, "float32", source=f"sensor.living_room_temperature_{index}")
+        for index in range(20_000)
+    ]
+    text = export_csv(rows)
+    assert len(text) <= MAX_IMPORT_CHARS
+    assert len(import_csv(text)) == 20_000
+
+
+class _CountingText(str):
+    """A text that records how much of itself `count` scans."""
+
+    __slots__ = ("scanned",)
+
+    def count(self, sub: str, start: int | None = 0, end: int | None = None) -> int:  # type: ignore[override]
+        first = start or 0
+        last = len(self) if end is None else end
+        self.scanned += last - first  # type: ignore[attr-defined]
+        return super().count(sub, start, end)
+
+
+def test_json_line_numbers_scan_the_text_once() -> None:
+    """Line numbers of N objects cost one pass over the text, not N passes (was quadratic)."""
+    rows = [point(HR, index, "int16", name=f"r{index}") for index in range(300)]
+    text = _CountingText(export_json(rows))
+    text.scanned = 0  # type: ignore[attr-defined]
+    lines = _json_element_lines(text, len(rows))
+    assert text.scanned <= len(text)  # type: ignore[attr-defined]
+    plain = str(text)
+    assert lines == [plain.count("\n", 0, plain.index(f'"r{i}"')) for i in range(300)]
