@@ -608,8 +608,9 @@ class _Connection(asyncio.Protocol):
     - an awaited response is pending (`_pending`): the frames behind it wait for it;
     - the transport's write buffer is above its high-water mark (`pause_writing`): the
       client does not read its responses, so none are produced for it;
-    - `_FRAMES_PER_STEP` frames were served in this loop iteration: the rest is served on the
-      next one (`call_soon`), so one pipelining client cannot hold the loop.
+    - `_FRAMES_PER_STEP` frames were served in one go: the rest is served on the next loop
+      iteration (`call_soon`), after other connections, so one pipelining client cannot hold
+      the loop.
 
     Reading is on only while the client takes its responses and less than
     `_MAX_UNSERVED_INPUT` bytes wait: a client that floods requests or stops reading ends up
