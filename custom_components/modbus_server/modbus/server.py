@@ -733,8 +733,10 @@ class _Connection(asyncio.Protocol):
             self._buffer, self._offset = b"", 0
         if frames and self._server.idle_timeout:
             self._last_activity = time.monotonic()  # complete frames only (not bytes)
-        self._flush(out)
-        self._update_reading()
+        if out:
+            self._flush(out)
+        if not self._reading or len(self._buffer) - self._offset >= _MAX_UNSERVED_INPUT:
+            self._update_reading()  # (checked here first: this is every request's path)
 
     def _schedule_step(self) -> None:
         """Serve the rest on the next loop iteration (other connections run first)."""
