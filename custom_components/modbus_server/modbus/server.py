@@ -473,7 +473,7 @@ class Server:
             self._log_failure(
                 "timeout",
                 "Modbus callback did not answer within %s s; answering %s "
-                "(further timeouts are logged at debug level)",
+                "(repeats: one line a minute, with their count)",
                 self.callback_timeout,
                 self._timeout_exception.__name__,
             )
