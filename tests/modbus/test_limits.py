@@ -237,3 +237,20 @@ async def test_new_failure_kinds_without_end_do_not_log_an_error_each(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == bound
     assert all(r.exc_info for r in errors)  # those that are logged keep their traceback
+
+
+async def test_repeated_bad_mbap_lengths_get_one_summary_line_a_minute_with_the_count(
+    memory: Memory, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = [0.0]
+    async with memory_server(memory) as server:
+        server._log_limiter = LogLimiter(clock=lambda: now[0])
+        for minute in (0, 0, 0, 0, 0, 1, 1):
+            now[0] = minute * 60.0
+            client = await RawClient.connect(server.port)
+            await client.send(bytes((0, 1, 0, 0, 0, 1, 1)))  # length 1
+            assert await client.is_closed()
+            await client.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2
+    assert warnings[1].endswith("(4 more since the last such line)")
