@@ -4,12 +4,15 @@ Usage::
 
     .venv/bin/python benchmarks/run_core.py [--duration 4] [--warmup 1] [--repeat 1]
 
-Builds ``benchmarks/build/loadgen`` (a small epoll C client, no libmodbus) and
-``benchmarks/build/libmodbus_server`` (needs Debian's ``libmodbus-dev``), starts the three
-servers in their own processes (ours and pymodbus with python from this interpreter, default
-asyncio loop), runs every scenario against each server in turn, checks every response and
-prints a table with ratios and the issue's targets. See ``benchmarks/core/loadgen.c`` for what
-the client measures and checks.
+Builds ``benchmarks/build/loadgen`` (a small epoll C client, no libmodbus),
+``benchmarks/build/hostile`` (a client pipelining 256 KB segments) and
+``benchmarks/build/libmodbus_server`` (needs Debian's ``libmodbus-dev``), starts the servers in
+their own processes (ours with sync and with async callbacks, and pymodbus, with python from
+this interpreter, default asyncio loop), runs every scenario against each server in turn,
+checks every response and prints a table with ratios and the issue's targets. See
+``benchmarks/core/loadgen.c`` for what the client measures and checks. A ``+hostile``
+scenario runs ``hostile`` against the same server meanwhile: its latencies are those of a
+bystander while another client pipelines as fast as it can.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ CORE = ROOT / "benchmarks" / "core"
 BUILD = ROOT / "benchmarks" / "build"
 DATA_SIZE = 10000  # entries per area in every server
 ADDRESS = 1000  # fixed start address of every request
-SERVERS = ("ours", "libmodbus", "pymodbus")
+SERVERS = ("ours", "ours-async", "libmodbus", "pymodbus")
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PR_SET_PDEATHSIG = 1
@@ -48,11 +51,12 @@ class Scenario:
     conns: int
     depth: int
     extra: bool = False  # not one of the issue's scenarios; targets still checked
+    hostile: bool = False  # a hostile pipelining client runs beside the load (no ratio targets)
 
     @property
     def name(self) -> str:
         load = f"{self.conns}c" if self.depth == 1 else f"{self.conns}c x{self.depth}pipe"
-        return f"FC{self.fc} x{self.qty} {load}"
+        return f"FC{self.fc} x{self.qty} {load}{' +hostile' if self.hostile else ''}"
 
     @property
     def kind(self) -> str:
@@ -66,6 +70,7 @@ def _scenarios(with_fc1: bool) -> list[Scenario]:
     out = [Scenario(3, qty, c, d) for qty in (10, 125) for c, d in loads]
     if with_fc1:
         out += [Scenario(1, 2000, c, d, extra=True) for c, d in loads]
+    out.append(Scenario(3, 10, 1, 1, extra=True, hostile=True))
     return out
 
 
@@ -148,6 +153,7 @@ def build() -> None:
     BUILD.mkdir(parents=True, exist_ok=True)
     jobs = [
         ("loadgen", [CORE / "loadgen.c"], []),
+        ("hostile", [CORE / "hostile.c"], []),
         ("libmodbus_server", [CORE / "libmodbus_server.c"], ["-I/usr/include/modbus", "-lmodbus"]),
     ]
     for out, srcs, extra in jobs:
@@ -175,6 +181,8 @@ def log_tail(name: str, limit: int = 2000) -> str:
 def start_server(name: str, cpu: int | None) -> ServerProc:
     if name == "libmodbus":
         cmd = [str(BUILD / "libmodbus_server"), str(DATA_SIZE)]
+    elif name == "ours-async":
+        cmd = [sys.executable, str(CORE / "ours_server.py"), str(DATA_SIZE), "--async"]
     else:
         cmd = [sys.executable, str(CORE / f"{name}_server.py"), str(DATA_SIZE)]
     log = server_log(name).open("ab")  # stderr: a pipe nobody reads could fill and stall it
@@ -235,6 +243,31 @@ def run_load(
         *("--timeout", str(args.timeout)),
     ]
     limit = args.warmup + args.duration + args.timeout + 30
+    with hostile_client(server, sc, cpu):
+        return _run_load(server, cmd, limit, cpu)
+
+
+@contextlib.contextmanager
+def hostile_client(server: ServerProc, sc: Scenario, cpu: int | None) -> Any:
+    """Run `hostile` against the server for the scenario's duration, if it asks for one."""
+    if not sc.hostile:
+        yield
+        return
+    proc = subprocess.Popen(
+        [str(BUILD / "hostile"), str(server.port), str(ADDRESS)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_preexec(cpu),  # noqa: PLW1509 - no threads here; affinity + PDEATHSIG
+    )
+    try:
+        time.sleep(0.2)  # let it fill the pipe before the measured client starts
+        yield
+    finally:
+        stop_server(proc)
+
+
+def _run_load(server: ServerProc, cmd: list[str], limit: float, cpu: int | None) -> dict[str, Any]:
     srv_cpu0 = server.cpu_seconds()
     gen0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0 = cpu_busy_seconds()
@@ -323,11 +356,11 @@ def check_targets(
         tag = f"{sc.name}{' (extra)' if sc.extra else ''}"
         lib = results.get(("libmodbus", sc))
         pym = results.get(("pymodbus", sc))
-        if lib is not None and lib.rps > 0:
+        if lib is not None and lib.rps > 0 and not sc.hostile:
             need = 0.8 if sc.kind == "single" else 1.0
             ratio = ours.rps / lib.rps
             checks.append((ratio >= need, f"{tag}: ours/libmodbus {ratio:.2f}x >= {need}x"))
-        if pym is not None and pym.rps > 0:
+        if pym is not None and pym.rps > 0 and not sc.hostile:
             ratio = ours.rps / pym.rps
             checks.append((ratio >= 4.0, f"{tag}: ours/pymodbus {ratio:.2f}x >= 4x"))
         bad = ours.bad + ours.total("stray") + ours.total("disconnects")
@@ -480,7 +513,8 @@ def main() -> int:
                             break
                         if out is None or run["other_busy"] < out["other_busy"]:
                             out = run  # keep the least disturbed attempt
-                        if args.quiet_below <= 0 or run["other_busy"] <= args.quiet_below:
+                        calm = run["other_busy"] <= args.quiet_below or sc.hostile
+                        if args.quiet_below <= 0 or calm:  # the hostile client is "other"
                             break
                         print(
                             f"  ({name} {sc.name}: {run['rps']:.0f} req/s but other work used "

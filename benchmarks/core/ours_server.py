@@ -4,6 +4,9 @@ Run by benchmarks/run_core.py in its own process (default asyncio loop, as Home 
 on Linux): prints ``PORT <n>`` once listening and serves until SIGTERM/SIGINT. Each area
 is a preallocated list of ``size`` values: register i holds ``i & 0xFFFF``, coil/discrete
 input i is ``(i ^ (i >> 3)) & 1``. ``on_read`` returns a slice, ``on_write`` stores.
+
+``--async``: the same callbacks as ``async def`` that return without suspending (as a Home
+Assistant callback serving from a cache does), to measure what an async callback costs.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def build_tables(size: int) -> dict[Area, list[int] | list[bool]]:
     }
 
 
-async def main(size: int) -> None:
+async def main(size: int, use_async: bool) -> None:
     logging.basicConfig(level=logging.WARNING)
     tables = build_tables(size)
 
@@ -50,15 +53,31 @@ async def main(size: int) -> None:
     ) -> None:
         tables[area][address : address + len(values)] = values
 
+    async def on_read_async(
+        request: Request, area: Area, address: int, count: int
+    ) -> list[int] | list[bool]:
+        return tables[area][address : address + count]
+
+    async def on_write_async(
+        request: Request, area: Area, address: int, values: list[int] | list[bool]
+    ) -> None:
+        tables[area][address : address + len(values)] = values
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    server = Server(host="127.0.0.1", port=0, on_read=on_read, on_write=on_write)
+    server = Server(
+        host="127.0.0.1",
+        port=0,
+        on_read=on_read_async if use_async else on_read,
+        on_write=on_write_async if use_async else on_write,
+    )
     async with server:
         print(f"PORT {server.port}", flush=True)
         await stop.wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10000))
+    args = [arg for arg in sys.argv[1:] if arg != "--async"]
+    asyncio.run(main(int(args[0]) if args else 10000, "--async" in sys.argv[1:]))

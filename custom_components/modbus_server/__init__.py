@@ -20,11 +20,13 @@ from .const import (
     CONF_BIND_ADDRESS,
     CONF_IDLE_TIMEOUT,
     CONF_MAX_CONNECTIONS,
+    CONF_MAX_CONNECTIONS_PER_HOST,
     CONF_READ_ONLY,
     CONF_UNIT_ID,
     CONF_UNMAPPED,
     CONF_WRITE_MODE,
     CONF_WRITE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS_PER_HOST,
     DEFAULT_WRITE_TIMEOUT,
     DOMAIN,
     ISSUE_PERMISSION_DENIED,
@@ -98,6 +100,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         on_write=None if read_only else bridge.on_write,
         unit_id=data.get(CONF_UNIT_ID),
         max_connections=int(data[CONF_MAX_CONNECTIONS]),
+        max_connections_per_host=int(
+            data.get(CONF_MAX_CONNECTIONS_PER_HOST, DEFAULT_MAX_CONNECTIONS_PER_HOST)
+        ),
         idle_timeout=float(data[CONF_IDLE_TIMEOUT]) or None,
         allowed_clients=data.get(CONF_ALLOWED_CLIENTS) or None,
         device_identification=DeviceIdentification(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
 
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pymodbus.client import AsyncModbusTcpClient
-from pytest_homeassistant_custom_component.common import async_mock_service
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_mock_service,
+)
 
 from custom_components.modbus_server.bridge import Bridge
 from custom_components.modbus_server.const import EVENT_WRITE
@@ -60,8 +62,7 @@ async def test_reads_and_writes_over_tcp(
     hass: HomeAssistant, served: tuple[Bridge, AsyncModbusTcpClient]
 ) -> None:
     _, client = served
-    events: list[Any] = []
-    hass.bus.async_listen(EVENT_WRITE, events.append)
+    events = async_capture_events(hass, EVENT_WRITE)  # in order (no executor thread)
     setpoint = async_mock_service(hass, "climate", "set_temperature")
 
     coils = await client.read_coils(0, count=1)

@@ -92,3 +92,12 @@ def memory_server(memory: Memory, **kwargs: Any) -> Server:
     kwargs.setdefault("port", 0)
     on_write: Callable[..., Any] | None = kwargs.pop("on_write", memory.on_write)
     return Server(on_read=kwargs.pop("on_read", memory.on_read), on_write=on_write, **kwargs)
+
+
+def write_buffer_size(server: Server) -> int:
+    """Response bytes the server holds for its clients (in its transports, not the kernel)."""
+    return sum(
+        connection._transport.get_write_buffer_size()
+        for connection in server._connections
+        if connection._transport is not None
+    )

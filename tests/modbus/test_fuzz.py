@@ -1,5 +1,7 @@
 """Random and mutated frames: the server never breaks, answers well-formed or closes.
 
+Every fuzzer runs with plain callbacks and with async ones, which either return at once
+(answered eagerly) or really suspend (the frames behind them wait), picked per request.
 `MODBUS_FUZZ_ROUNDS` raises the number of random streams (default keeps CI fast).
 """
 
@@ -9,20 +11,47 @@ import asyncio
 import os
 import random
 import struct
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
-from custom_components.modbus_server.modbus import ClientInfo, pdu as P
+from custom_components.modbus_server.modbus import Area, ClientInfo, Request, Server, pdu as P
 
 from .client import MBAP, Memory, RawClient, frame, memory_server
 
 ROUNDS = int(os.environ.get("MODBUS_FUZZ_ROUNDS", "300"))
 EXCEPTION_CODES = {0x01, 0x02, 0x03, 0x04, 0x06}
-MEMORY = Memory()
-SERVER = memory_server(MEMORY)
 CLIENT = ClientInfo("127.0.0.1", 1, datetime.now(UTC), 1)
+CALLBACKS = ("sync", "awaited")
+
+
+def fuzz_server(memory: Memory, callbacks: str, **kwargs: Any) -> Server:
+    """A memory server; "awaited": async callbacks that suspend on odd addresses only."""
+    if callbacks == "sync":
+        return memory_server(memory, **kwargs)
+
+    async def on_read(request: Request, area: Area, address: int, count: int) -> list[int]:
+        if address % 2:
+            await asyncio.sleep(0)
+        return memory.on_read(request, area, address, count)
+
+    async def on_write(request: Request, area: Area, address: int, values: list[Any]) -> None:
+        if address % 2:
+            await asyncio.sleep(0)
+        memory.on_write(request, area, address, values)
+
+    return memory_server(memory, on_read=on_read, on_write=on_write, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """One loop for all hypothesis examples (handle() runs callbacks in the running loop)."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
 
 
 def assert_well_formed(request: bytes, response: bytes) -> None:
@@ -36,14 +65,21 @@ def assert_well_formed(request: bytes, response: bytes) -> None:
         assert response[0] == request[0]
 
 
-@settings(max_examples=2000, deadline=None)
-@given(st.binary(min_size=1, max_size=253), st.integers(0, 255))
-def test_any_pdu_gets_a_well_formed_answer(pdu: bytes, unit_id: int) -> None:
-    response = SERVER.handle(CLIENT, unit_id, pdu)
-    assert response is not None  # one device answering any unit id
-    if not isinstance(response, bytes):  # FC 22/23 run as coroutines
-        response = asyncio.run(response)
-    assert_well_formed(pdu, response)
+@pytest.mark.parametrize("callbacks", CALLBACKS)
+def test_any_pdu_gets_a_well_formed_answer(loop: asyncio.AbstractEventLoop, callbacks: str) -> None:
+    server = fuzz_server(Memory(), callbacks)
+
+    async def answer(pdu: bytes, unit_id: int) -> bytes:
+        response = server.handle(CLIENT, unit_id, pdu)
+        assert response is not None  # one device answering any unit id
+        return response if isinstance(response, bytes) else await response
+
+    @settings(max_examples=1000, deadline=None)
+    @given(st.binary(min_size=1, max_size=253), st.integers(0, 255))
+    def check(pdu: bytes, unit_id: int) -> None:
+        assert_well_formed(pdu, loop.run_until_complete(answer(pdu, unit_id)))
+
+    check()
 
 
 VALID_REQUESTS = [
@@ -123,13 +159,16 @@ async def send_in_pieces(client: RawClient, rng: random.Random, stream: bytes) -
     await client.writer.drain()
 
 
-async def test_random_streams_are_answered_in_order_or_closed() -> None:
+@pytest.mark.parametrize("callbacks", CALLBACKS)
+async def test_random_streams_are_answered_in_order_or_closed(callbacks: str) -> None:
     loop = asyncio.get_running_loop()
     loop_errors: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _, context: loop_errors.append(context))
     rng = random.Random(int(os.environ.get("MODBUS_FUZZ_SEED", "20261125")))
     memory = Memory()
-    async with memory_server(memory, max_connections=64) as server:
+    async with fuzz_server(
+        memory, callbacks, max_connections=64, max_connections_per_host=None
+    ) as server:
         witness = await RawClient.connect(server.port)
         for round_ in range(ROUNDS):
             stream = b"".join(random_frame(rng, tid) for tid in range(rng.randint(1, 12)))

@@ -425,6 +425,44 @@ async def test_pipelined_requests_with_async_callbacks_keep_order(memory: Memory
         await client.close()
 
 
+async def test_async_callbacks_that_do_not_suspend_are_answered_like_plain_ones(
+    memory: Memory,
+) -> None:
+    """Plain writes and async reads that return at once, pipelined: one loop iteration."""
+    loop = asyncio.get_running_loop()
+    iteration = 0
+    seen: list[int] = []
+
+    def tick() -> None:
+        nonlocal iteration
+        iteration += 1
+        loop.call_soon(tick)
+
+    async def on_read(request: Request, area: Area, address: int, count: int) -> list[int]:
+        async with asyncio.timeout(1):  # runs in a task of its own: asyncio.timeout works
+            seen.append(iteration)
+            return memory.on_read(request, area, address, count)
+
+    def on_write(request: Request, area: Area, address: int, values: list[Any]) -> None:
+        seen.append(iteration)
+        memory.on_write(request, area, address, values)
+
+    async with memory_server(memory, on_read=on_read, on_write=on_write) as server:
+        client = await RawClient.connect(server.port)
+        tick()
+        requests = []
+        for i in range(5):
+            requests.append(P.encode_write_single_register_request(i, 100 + i))
+            requests.append(P.encode_read_request(3, i, 1))
+        await client.send(b"".join(frame(pdu, transaction_id=n) for n, pdu in enumerate(requests)))
+        for n, pdu in enumerate(requests):
+            expected = P.encode_read_registers_response(3, [100 + n // 2]) if n % 2 else pdu
+            assert await client.receive() == (n, 0, 1, expected)
+        assert len(seen) == 10
+        assert len(set(seen)) == 1  # no request waited for a turn of the loop
+        await client.close()
+
+
 async def test_mixed_sync_and_async_answers_keep_order(memory: Memory) -> None:
     async def slow_write(request: Request, area: Area, address: int, values: list[Any]) -> None:
         await asyncio.sleep(0.05)

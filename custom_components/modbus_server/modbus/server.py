@@ -1,11 +1,13 @@
 """Modbus TCP server: unit dispatch, MBAP framing, pipelining, connection limits, counters.
 
 Each connection is an `asyncio.Protocol`. A segment may carry many frames and a
-frame may span many segments; every complete frame is handled at once when its
-callback answers synchronously, and all responses of one segment leave in a
-single write. When a callback returns an awaitable, the frames behind it wait in
-a per-connection queue, so responses always go out in request order and a slow
-callback stalls only its own connection.
+frame may span many segments; complete frames are answered at once when their
+callbacks answer without waiting (plain functions, and coroutines that return
+without suspending), and all responses of one step leave in a single write. A
+callback that really waits holds back the frames behind it, so responses always
+go out in request order and a slow callback stalls only its own connection.
+Every connection's buffers are bounded and no connection holds the loop for more
+than one step (`_FRAMES_PER_STEP` frames); see `_Connection`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -40,6 +42,7 @@ from .exceptions import (
     ServerDeviceBusy,
     ServerDeviceFailure,
 )
+from .loglimit import LogLimiter
 from .pdu import (
     DIAG_RETURN_QUERY_DATA,
     MAX_READ_BITS,
@@ -74,7 +77,22 @@ _MBAP = Struct(">HHHB")
 _MBAP_SIZE = 7
 _MIN_LENGTH = 2  # unit id + function code
 _MAX_LENGTH = 254  # unit id + 253-byte PDU
-_MAX_QUEUED_FRAMES = 256  # pipelined frames waiting behind a slow callback: pause reading
+_REFUSALS = {  # stats key: log text
+    "not_allowed": "not in the allow-list",
+    "max_connections": "max_connections ({server.max_connections}) reached",
+    "max_connections_per_host": (
+        "max_connections_per_host ({server.max_connections_per_host}) reached"
+    ),
+}
+# Frames answered per loop iteration and connection before the loop runs other work: keeps
+# loop lag and other clients' latency bounded (~0.3 ms of work) at no cost to pipelining.
+_FRAMES_PER_STEP = 128
+# Unserved request bytes per connection above which reading pauses (TCP then holds the rest).
+_MAX_UNSERVED_INPUT = 64 * 1024
+# Response bytes buffered per connection above which serving and reading pause. Together with
+# one step (at most 128 responses of <= 260 bytes) this bounds a connection's buffered
+# responses to about 100 KB whatever its client and callbacks do.
+_WRITE_HIGH_WATER = 64 * 1024
 
 
 def _exception(function_code: int, exc: ModbusExceptionResponse) -> bytes:
@@ -134,6 +152,7 @@ class Server:
         device_identification: DeviceIdentification | None = None,
         unknown_unit: UnknownUnit = UnknownUnit.EXCEPTION,
         max_connections: int = 32,
+        max_connections_per_host: int | None = 8,
         idle_timeout: float | None = None,
         allowed_clients: Iterable[str] | None = None,
         callback_timeout: float = 10.0,
@@ -142,6 +161,8 @@ class Server:
         """Configure the server; nothing is bound until `start()`."""
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
+        if max_connections_per_host is not None and max_connections_per_host < 1:
+            raise ValueError("max_connections_per_host must be at least 1 (or None)")
         devices = list(devices)
         if on_read is not None:
             if devices:
@@ -165,6 +186,7 @@ class Server:
         self.devices = devices
         self.unknown_unit = unknown_unit
         self.max_connections = max_connections
+        self.max_connections_per_host = max_connections_per_host
         self.idle_timeout = idle_timeout
         self.allowed_networks = (
             None
@@ -176,10 +198,11 @@ class Server:
         self._servers: list[asyncio.Server] = []
         self._connections: set[_Connection] = set()
         self._closed_counters = Counters()
+        self._connections_per_host: Counter[str] = Counter()
         self._connections_total = 0
-        self._connections_rejected = 0
+        self._rejections: Counter[str] = Counter()
         self._next_connection_id = 1
-        self._logged_failures: set[str] = set()
+        self._log_limiter = LogLimiter()
         self._handlers: dict[int, _Handler] = {
             FunctionCode.READ_COILS: partial(self._read, Area.COIL, MAX_READ_BITS),
             FunctionCode.READ_DISCRETE_INPUTS: partial(
@@ -295,26 +318,41 @@ class Server:
             counters=total,
             connections=len(self._connections),
             connections_total=self._connections_total,
-            connections_rejected=self._connections_rejected,
+            connections_rejected=self._rejections.total(),
+            rejections=dict(self._rejections),
         )
 
     # --- connection bookkeeping (called by _Connection) -----------------------------
 
-    def _admit(self, connection: _Connection, host: str) -> str | None:
-        """Return why a new connection is refused, or None to accept it."""
-        if self.allowed_networks is not None:
-            try:
-                address = ipaddress.ip_address(host.partition("%")[0])
-            except ValueError:
-                return "unparsable client address"
-            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-                address = address.ipv4_mapped
-            if not any(address in net for net in self.allowed_networks):
-                return "not in the allow-list"
-        if len(self._connections) >= self.max_connections:
-            return f"max_connections ({self.max_connections}) reached"
+    def _admit(self, connection: _Connection) -> bool:
+        """Register a new connection, or count and log why it is refused."""
+        reason = self._refusal(connection.info.host, connection.host_key)
+        if reason is not None:
+            self._rejections[reason] += 1
+            self._log_per_host(
+                logging.INFO,
+                ("refused", connection.host_key, reason),
+                "Refused Modbus client %s: %s",
+                connection.info.host,
+                _REFUSALS[reason].format(server=self),
+            )
+            return False
         self._connections.add(connection)
+        self._connections_per_host[connection.host_key] += 1
         self._connections_total += 1
+        return True
+
+    def _refusal(self, host: str, host_key: str) -> str | None:
+        """Why a connection from `host` is refused (a `_REFUSALS` key), or None."""
+        if self.allowed_networks is not None:
+            address = _ip_address(host)
+            if address is None or not any(address in net for net in self.allowed_networks):
+                return "not_allowed"
+        if len(self._connections) >= self.max_connections:
+            return "max_connections"
+        per_host = self.max_connections_per_host
+        if per_host is not None and self._connections_per_host[host_key] >= per_host:
+            return "max_connections_per_host"
         return None
 
     def _new_connection_id(self) -> int:
@@ -325,16 +363,34 @@ class Server:
     def _forget(self, connection: _Connection) -> None:
         if connection in self._connections:
             self._connections.discard(connection)
+            self._connections_per_host[connection.host_key] -= 1
+            if not self._connections_per_host[connection.host_key]:
+                del self._connections_per_host[connection.host_key]
             self._closed_counters.add(connection.info.counters)
 
+    def _log_per_host(self, level: int, key: tuple[str, ...], message: str, *args: object) -> None:
+        """Log what a client can repeat at will: the first, then one line per key a minute."""
+        held = self._log_limiter.allow(key)
+        if held is None:
+            _LOGGER.debug(message, *args)
+        elif held:
+            _LOGGER.log(level, message + " (%d more since the last such line)", *args, held)
+        else:
+            _LOGGER.log(level, message, *args)
+
     def _log_failure(self, key: str, message: str, *args: object, exc_info: bool = False) -> None:
-        """Log a callback failure once per kind, then only at debug level."""
-        if key in self._logged_failures:
+        """Log a callback failure at error level once per kind (a minute), else at debug level.
+
+        Kinds are bounded by the log limiter, so a client that makes a callback fail with a new
+        message every time still cannot log an error per request.
+        """
+        held = self._log_limiter.allow(("failure", key))
+        if held is None:
             _LOGGER.debug(message, *args, exc_info=exc_info)
-            return
-        if len(self._logged_failures) < 1000:
-            self._logged_failures.add(key)
-        _LOGGER.error(message, *args, exc_info=exc_info)
+        elif held:
+            _LOGGER.error(message + " (%d more since)", *args, held, exc_info=exc_info)
+        else:
+            _LOGGER.error(message, *args, exc_info=exc_info)
 
     # --- request handling -----------------------------------------------------------
 
@@ -342,7 +398,9 @@ class Server:
         """Answer one request PDU: response bytes, a coroutine yielding them, or None.
 
         None means no answer at all (a unit id no device answers, with `UnknownUnit.SILENT`).
-        Never raises: every failure becomes an exception response.
+        A coroutine comes back only when a callback really suspended; async callbacks that
+        return at once are answered with bytes. Call it from the running event loop (async
+        callbacks start in it). Never raises: every failure becomes an exception response.
         """
         function_code = pdu[0]
         served = self._by_unit.get(unit_id, self._any_unit)
@@ -360,7 +418,7 @@ class Server:
         except Exception as exc:  # a callback bug must not kill the connection
             return self._failure(function_code, exc)
 
-    def _failure(self, function_code: int, exc: Exception) -> bytes:
+    def _failure(self, function_code: int, exc: BaseException) -> bytes:
         self._log_failure(
             f"{type(exc).__name__}:{exc}",
             "Modbus callback failed for function %#04x, answering SERVER DEVICE FAILURE: %r",
@@ -370,27 +428,57 @@ class Server:
         )
         return _exception(function_code, ServerDeviceFailure())
 
-    async def _complete(
+    def _await(
         self, function_code: int, pending: Awaitable[Any], finish: Callable[[Any], bytes]
+    ) -> Response:
+        """Run an awaitable callback result at once; answer inline if it needs no waiting.
+
+        The coroutine runs eagerly in a task of its own (`eager_start`): a callback that
+        returns without suspending costs no loop iteration and is answered like a plain one,
+        and code inside it that needs a current task (`asyncio.timeout`) works. Only a callback
+        that really suspends leaves a coroutine to await, under the callback timeout.
+        """
+        loop = asyncio.get_running_loop()
+        if asyncio.iscoroutine(pending):
+            task: asyncio.Future[Any] = asyncio.Task(pending, loop=loop, eager_start=True)
+        else:
+            task = asyncio.ensure_future(pending, loop=loop)
+        if task.done():
+            return self._finish(function_code, task, finish)
+        return self._complete(function_code, task, finish)
+
+    def _finish(
+        self, function_code: int, done: asyncio.Future[Any], finish: Callable[[Any], bytes]
     ) -> bytes:
-        """Await a callback under the callback timeout and encode its result."""
+        """Encode a callback's completed result, or the exception it raised."""
         try:
-            async with asyncio.timeout(self.callback_timeout):
-                result = await pending
-            return finish(result)
+            return finish(done.result())
         except ModbusExceptionResponse as exc:
             return _exception(function_code, exc)
+        except (Exception, asyncio.CancelledError) as exc:
+            return self._failure(function_code, exc)
+
+    async def _complete(
+        self, function_code: int, task: asyncio.Future[Any], finish: Callable[[Any], bytes]
+    ) -> bytes:
+        """Await a suspended callback under the callback timeout and encode its result."""
+        try:
+            async with asyncio.timeout(self.callback_timeout):
+                await asyncio.wait((task,))
+        except asyncio.CancelledError:  # the connection went away
+            task.cancel()
+            raise
         except TimeoutError:
+            task.cancel()
             self._log_failure(
                 "timeout",
                 "Modbus callback did not answer within %s s; answering %s "
-                "(further timeouts are logged at debug level)",
+                "(repeats: one line a minute, with their count)",
                 self.callback_timeout,
                 self._timeout_exception.__name__,
             )
             return _exception(function_code, self._timeout_exception())
-        except Exception as exc:
-            return self._failure(function_code, exc)
+        return self._finish(function_code, task, finish)
 
     def _read(
         self, area: Area, max_count: int, served: _Served, request: Request, pdu: bytes
@@ -400,7 +488,7 @@ class Server:
         values = served.on_read(request, area, address, count)
         if isinstance(values, (list, tuple)) or not hasattr(values, "__await__"):
             return _encode_read(pdu[0], area, count, values)
-        return self._complete(pdu[0], values, partial(_encode_read, pdu[0], area, count))
+        return self._await(pdu[0], values, partial(_encode_read, pdu[0], area, count))
 
     @staticmethod
     def _writer(served: _Served) -> WriteCallback:
@@ -422,7 +510,7 @@ class Server:
         pending = self._writer(served)(request, area, address, values)
         if pending is None:
             return response
-        return self._complete(response[0], pending, lambda _: response)
+        return self._await(response[0], pending, lambda _: response)
 
     def _write_single_coil(self, served: _Served, request: Request, pdu: bytes) -> Response:
         address, value = decode_write_single_coil_request(pdu)
@@ -462,7 +550,7 @@ class Server:
             )
             return pdu
 
-        return self._complete(pdu[0], read_modify_write(), lambda response: response)
+        return self._await(pdu[0], read_modify_write(), _unchanged)
 
     def _read_write_registers(self, served: _Served, request: Request, pdu: bytes) -> Response:
         read_address, read_count, write_address, values = decode_read_write_request(pdu)
@@ -475,7 +563,7 @@ class Server:
             )
             return _encode_read(pdu[0], Area.HOLDING_REGISTER, read_count, registers)
 
-        return self._complete(pdu[0], write_then_read(), lambda response: response)
+        return self._await(pdu[0], write_then_read(), _unchanged)
 
     def _diagnostics(self, served: _Served, request: Request, pdu: bytes) -> Response:
         sub_function, _ = decode_diagnostics_request(pdu)
@@ -488,6 +576,10 @@ class Server:
         if mei_type != MEI_READ_DEVICE_ID:
             raise IllegalFunction(f"MEI type {mei_type:#04x} not supported")
         return served.device_id.respond(read_code, object_id)
+
+
+def _unchanged(response: bytes) -> bytes:
+    return response
 
 
 async def _read_values(
@@ -507,35 +599,51 @@ async def _settle(pending: Awaitable[None] | None) -> None:
 
 
 class _Connection(asyncio.Protocol):
-    """One client connection: framing, ordering, flow control, counters."""
+    """One client connection: framing, ordering, flow control, fairness, counters.
+
+    Received bytes wait in `_buffer` (from `_offset` on) until they are served; that buffer is
+    the only queue, so order holds by construction. `_serve` cuts and answers frames from it
+    while nothing holds the connection back:
+
+    - an awaited response is pending (`_pending`): the frames behind it wait for it;
+    - the transport's write buffer is above its high-water mark (`pause_writing`): the
+      client does not read its responses, so none are produced for it;
+    - `_FRAMES_PER_STEP` frames were served in one go: the rest is served on the next loop
+      iteration (`call_soon`), after other connections, so one pipelining client cannot hold
+      the loop.
+
+    Reading is on only while the client takes its responses and less than
+    `_MAX_UNSERVED_INPUT` bytes wait: a client that floods requests or stops reading ends up
+    blocked by TCP. Per connection, at most `_MAX_UNSERVED_INPUT` plus one `recv()` of input
+    and `_WRITE_HIGH_WATER` plus one step of responses are buffered, whatever the callbacks do.
+    """
 
     def __init__(self, server: Server) -> None:
         self._server = server
         self._transport: asyncio.Transport | None = None
         self._buffer = b""
-        # Frames waiting behind an awaited callback; None while everything is synchronous.
-        self._queue: deque[tuple[int, int, bytes]] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._paused = False
-        self._closing = False  # framing lost: answer what is queued, then close
+        self._offset = 0  # start of the unserved bytes in _buffer
+        self._pending: asyncio.Task[None] | None = None
+        self._next_step: asyncio.Handle | None = None
+        self._write_paused = False
+        self._reading = True
         self._idle_handle: asyncio.TimerHandle | None = None
         self._last_activity = 0.0
+        self.host_key = ""
         self.info = ClientInfo("", 0, datetime.now(UTC), server._new_connection_id())
 
     # --- asyncio.Protocol -----------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
         peer = transport.get_extra_info("peername") or ("", 0)
         self.info.host, self.info.port = str(peer[0]), int(peer[1])
-        refusal = self._server._admit(self, self.info.host)
-        if refusal is not None:
-            self._server._connections_rejected += 1
-            _LOGGER.info("Refused Modbus client %s: %s", self.info.host, refusal)
+        self.host_key = _host_key(self.info.host)
+        if not self._server._admit(self):
             transport.abort()
-            self._transport = None
             return
+        self._transport = transport
+        transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
         _LOGGER.debug("Modbus client %s:%s connected", self.info.host, self.info.port)
         if self._server.idle_timeout:
             self._last_activity = time.monotonic()
@@ -544,87 +652,133 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._server._forget(self)
         self._transport = None
-        if self._idle_handle is not None:
-            self._idle_handle.cancel()
-        if self._task is not None:
-            self._task.cancel()
+        for handle in (self._idle_handle, self._next_step, self._pending):
+            if handle is not None:
+                handle.cancel()
         _LOGGER.debug("Modbus client %s:%s disconnected", self.info.host, self.info.port)
 
     def pause_writing(self) -> None:
-        # The client does not read its responses: stop reading its requests.
-        if self._transport is not None:
-            self._transport.pause_reading()
+        """The client does not read its responses: stop serving and reading its requests."""
+        self._write_paused = True
+        self._update_reading()
 
     def resume_writing(self) -> None:
-        if self._transport is not None and not self._paused:
-            self._transport.resume_reading()
+        """The client reads again: serve what waits, as a step of its own loop iteration."""
+        self._write_paused = False
+        self._schedule_step()
 
     def data_received(self, data: bytes) -> None:
+        if self._transport is None:
+            return
+        info = self.info
+        info.counters.bytes_received += len(data)
+        if WIRE_LOGGER.isEnabledFor(logging.DEBUG):
+            WIRE_LOGGER.debug("%s:%s -> %s", info.host, info.port, data.hex(" "))
+        if self._offset < len(self._buffer):
+            data = self._buffer[self._offset :] + data
+        self._buffer, self._offset = data, 0
+        if self._next_step is None:
+            self._serve()
+
+    # --- serving --------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        """Answer the buffered frames in order, one step's worth, then let the loop run."""
+        self._next_step = None
         transport = self._transport
-        if transport is None or self._closing:
+        if transport is None or self._pending is not None or self._write_paused:
+            self._update_reading()
             return
         info = self.info
         counters = info.counters
-        counters.bytes_received += len(data)
-        if self._server.idle_timeout:
-            self._last_activity = time.monotonic()
-        if WIRE_LOGGER.isEnabledFor(logging.DEBUG):
-            WIRE_LOGGER.debug("%s:%s -> %s", info.host, info.port, data.hex(" "))
-        if self._buffer:
-            data = self._buffer + data
-        end = len(data)
-        pos = 0
-        out: list[bytes] = []
-        queue = self._queue
         handle = self._server.handle
+        data = self._buffer
+        end = len(data)
+        pos = self._offset
+        out: list[bytes] = []
+        frames = 0
         while end - pos >= _MBAP_SIZE:
+            if frames == _FRAMES_PER_STEP:
+                self._schedule_step()
+                break
             transaction_id, protocol_id, length, unit_id = _MBAP.unpack_from(data, pos)
             if not _MIN_LENGTH <= length <= _MAX_LENGTH:
-                # Framing is lost: nothing after this can be trusted.
-                counters.framing_errors += 1
-                _LOGGER.warning(
-                    "Modbus client %s:%s sent MBAP length %s (allowed 2..254); closing",
-                    info.host,
-                    info.port,
-                    length,
-                )
                 self._flush(out)
-                self._buffer = b""
-                self._closing = True
-                if queue is None:
-                    transport.close()
-                else:  # answer what came before, then close (see _drain)
-                    transport.pause_reading()
+                self._lose_framing(length)
                 return
             frame_end = pos + 6 + length
             if frame_end > end:
                 break
             pdu = data[pos + _MBAP_SIZE : frame_end]
             pos = frame_end
+            frames += 1
             if protocol_id != 0:
                 counters.frames_ignored += 1
                 continue
             counters.requests += 1
-            if queue is not None:
-                queue.append((transaction_id, unit_id, pdu))
-                continue
             info.unit_id = unit_id
             response = handle(info, unit_id, pdu)
             if response is None:
                 counters.unknown_unit += 1
             elif isinstance(response, bytes):
                 out.append(self._frame(transaction_id, unit_id, response))
-            else:
-                queue = self._queue = deque()
-                self._task = asyncio.get_running_loop().create_task(
-                    self._drain(transaction_id, unit_id, response)
+            else:  # a callback that really waits: the frames behind it wait for it
+                self._pending = asyncio.get_running_loop().create_task(
+                    self._answer_later(transaction_id, unit_id, response)
                 )
-        self._buffer = data[pos:] if pos < end else b""
+                break
+        if pos < end:
+            self._offset = pos
+        else:
+            self._buffer, self._offset = b"", 0
+        if frames and self._server.idle_timeout:
+            self._last_activity = time.monotonic()  # complete frames only (not bytes)
         if out:
             self._flush(out)
-        if queue is not None and len(queue) > _MAX_QUEUED_FRAMES and not self._paused:
-            self._paused = True
-            transport.pause_reading()
+        if not self._reading or len(self._buffer) - self._offset >= _MAX_UNSERVED_INPUT:
+            self._update_reading()  # (checked here first: this is every request's path)
+
+    def _schedule_step(self) -> None:
+        """Serve the rest on the next loop iteration (other connections run first)."""
+        if self._next_step is None:
+            self._next_step = asyncio.get_running_loop().call_soon(self._serve)
+
+    async def _answer_later(
+        self, transaction_id: int, unit_id: int, pending: Coroutine[Any, Any, bytes]
+    ) -> None:
+        """Send an awaited response, then serve the frames that arrived behind it."""
+        response = await pending
+        self._pending = None
+        self._flush([self._frame(transaction_id, unit_id, response)])
+        self._serve()
+
+    def _update_reading(self) -> None:
+        """Read while the client takes its responses and little of its input waits."""
+        transport = self._transport
+        if transport is None:
+            return
+        reading = not self._write_paused and len(self._buffer) - self._offset < _MAX_UNSERVED_INPUT
+        if reading != self._reading:
+            self._reading = reading
+            if reading:
+                transport.resume_reading()
+            else:
+                transport.pause_reading()
+
+    def _lose_framing(self, length: int) -> None:
+        """An MBAP length outside 2..254: nothing after it can be trusted, so close."""
+        self.info.counters.framing_errors += 1
+        self._buffer, self._offset = b"", 0
+        self._server._log_per_host(
+            logging.WARNING,
+            ("framing", self.host_key),
+            "Modbus client %s:%s sent MBAP length %s (allowed 2..254); closing",
+            self.info.host,
+            self.info.port,
+            length,
+        )
+        if self._transport is not None:
+            self._transport.close()
 
     # --- helpers --------------------------------------------------------------------
 
@@ -643,38 +797,6 @@ class _Connection(asyncio.Protocol):
             WIRE_LOGGER.debug("%s:%s <- %s", self.info.host, self.info.port, payload.hex(" "))
         self._transport.write(payload)
 
-    async def _drain(
-        self, transaction_id: int, unit_id: int, pending: Coroutine[Any, Any, bytes]
-    ) -> None:
-        """Answer an awaited request, then the frames queued behind it, in order."""
-        queue = self._queue
-        assert queue is not None
-        handle = self._server.handle
-        response = await pending
-        self._flush([self._frame(transaction_id, unit_id, response)])
-        while queue:
-            out: list[bytes] = []
-            while queue:
-                transaction_id, unit_id, pdu = queue.popleft()
-                self.info.unit_id = unit_id
-                result = handle(self.info, unit_id, pdu)
-                if result is None:
-                    self.info.counters.unknown_unit += 1
-                    continue
-                if not isinstance(result, bytes):
-                    self._flush(out)
-                    out = []
-                    result = await result
-                out.append(self._frame(transaction_id, unit_id, result))
-            self._flush(out)
-        self._queue = None
-        self._task = None
-        if self._closing and self._transport is not None:
-            self._transport.close()
-        elif self._paused and self._transport is not None:
-            self._paused = False
-            self._transport.resume_reading()
-
     def _schedule_idle_check(self, delay: float) -> None:
         self._idle_handle = asyncio.get_running_loop().call_later(delay, self._check_idle)
 
@@ -683,14 +805,18 @@ class _Connection(asyncio.Protocol):
         if self._transport is None or not timeout:
             return
         idle = time.monotonic() - self._last_activity
-        if idle >= timeout and self._queue is None:
+        if idle >= timeout and self._pending is None:
             _LOGGER.info(
-                "Closing Modbus client %s:%s after %.0f s without requests",
+                "Closing Modbus client %s:%s after %.0f s without a complete request",
                 self.info.host,
                 self.info.port,
                 idle,
             )
-            self._transport.close()
+            # close() would wait for a client that does not read to take its responses
+            if self._write_paused:
+                self._transport.abort()
+            else:
+                self._transport.close()
             return
         self._schedule_idle_check(max(timeout - idle, 0.05))
 
@@ -698,3 +824,19 @@ class _Connection(asyncio.Protocol):
         """Drop the connection at once (server shutdown)."""
         if self._transport is not None:
             self._transport.abort()
+
+
+def _host_key(host: str) -> str:
+    """The client host as per-host limits count it (IPv4-mapped IPv6 as plain IPv4)."""
+    address = _ip_address(host)
+    return host if address is None else str(address)
+
+
+def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(host.partition("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address

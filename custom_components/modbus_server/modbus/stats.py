@@ -73,12 +73,14 @@ class ClientInfo:
 
 @dataclass(slots=True, frozen=True)
 class ServerStats:
-    """A snapshot of a server's counters."""
+    """A snapshot of a server's counters; `rejections` counts refused connections by reason."""
 
     counters: Counters
     connections: int
     connections_total: int
     connections_rejected: int
+    # "not_allowed", "max_connections", "max_connections_per_host": refusals of each
+    rejections: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for diagnostics."""
@@ -86,5 +88,6 @@ class ServerStats:
             "connections": self.connections,
             "connections_total": self.connections_total,
             "connections_rejected": self.connections_rejected,
+            "rejections": dict(sorted(self.rejections.items())),
             **self.counters.as_dict(),
         }
