@@ -113,7 +113,7 @@ function hex(cell) {
 }
 
 const STYLE = `
-:host { display: block; height: 100%; background: var(--primary-background-color);
+:host { display: block; height: 100dvh; background: var(--primary-background-color);
   color: var(--primary-text-color); font-family: var(--ha-font-family-body, Roboto, sans-serif);
   font-size: 14px; }
 .page { display: flex; flex-direction: column; height: 100%; }
@@ -147,7 +147,7 @@ button:disabled { opacity: 0.5; cursor: default; }
 .head > div { padding: 8px 6px; cursor: pointer; user-select: none; white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; }
 .head > div[data-sort]::after { content: attr(data-sort); margin-left: 4px; color: var(--primary-color); }
-.scroller { flex: 1; overflow-y: auto; overflow-x: hidden; position: relative; min-width: var(--min-width); }
+.scroller { flex: 1; min-height: 0; overflow-y: auto; overflow-x: hidden; position: relative; min-width: var(--min-width); }
 .spacer { position: relative; }
 .row { position: absolute; left: 0; right: 0; height: ${ROW_HEIGHT}px;
   border-bottom: 1px solid var(--divider-color); box-sizing: border-box; }
@@ -213,6 +213,7 @@ class ModbusServerTable extends HTMLElement {
   }
 
   connectedCallback() {
+    performance.mark("modbus-table:connected");
     if (!this.shadowRoot) this._build();
     if (this._hass && !this._started) this._start();
   }
@@ -491,6 +492,7 @@ class ModbusServerTable extends HTMLElement {
     for (const key of [...this.selected]) if (!this.byKey.has(key)) this.selected.delete(key);
     if (this.editing && !this.byKey.has(this.editing.key)) this.editing = null;
     this.running = payload.running;
+    performance.mark("modbus-table:rows");
     this._error(payload.running || !rows.length ? null : { message: this.t("not_running") });
     this._refilter();
   }
@@ -534,6 +536,9 @@ class ModbusServerTable extends HTMLElement {
     });
     this._updateCount();
     this._render();
+    if (!performance.getEntriesByName("modbus-table:interactive").length && this.rows.length) {
+      performance.mark("modbus-table:interactive");
+    }
   }
 
   _updateSortMarks() {
@@ -594,8 +599,10 @@ class ModbusServerTable extends HTMLElement {
     const height = this.view.length * ROW_HEIGHT + (editAt >= 0 ? EDITOR_HEIGHT : 0);
     this.$.spacer.style.height = `${height}px`;
     const top = scroller.scrollTop;
+    // Never more than a window's worth of rows, even while the layout is not settled yet.
+    const windowHeight = Math.min(scroller.clientHeight, window.innerHeight);
     const first = Math.max(0, this._positionAt(top, editAt) - OVERSCAN);
-    const last = Math.min(this.view.length, this._positionAt(top + scroller.clientHeight, editAt) + OVERSCAN + 1);
+    const last = Math.min(this.view.length, this._positionAt(top + windowHeight, editAt) + OVERSCAN + 1);
     const needed = last - first;
     while (this.pool.length < needed) this.pool.push(this._newRowElement());
     this.visible.clear();
@@ -951,6 +958,20 @@ class ModbusServerTable extends HTMLElement {
     this._editor?.remove();
     this._editor = null;
     this._refilter();
+    this._reveal(row.key);
+  }
+
+  /** Scroll a row into the window (a saved row may have moved with its new address). */
+  _reveal(key) {
+    const position = this.view.indexOf(this.byKey.get(key));
+    if (position < 0) return;
+    const scroller = this.$.scroller;
+    const top = position * ROW_HEIGHT;
+    if (top < scroller.scrollTop || top + ROW_HEIGHT > scroller.scrollTop + scroller.clientHeight) {
+      scroller.scrollTop = Math.max(0, top - scroller.clientHeight / 3);
+    }
+    this._render();
+    this.visible.get(key)?.classList.add("flash");
   }
 }
 
