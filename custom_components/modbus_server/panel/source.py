@@ -22,7 +22,7 @@ from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, Home
 from homeassistant.helpers.event import async_track_state_change_event
 
 from ..const import CONF_UNIT_ID, DOMAIN, SUBENTRY_POINT
-from ..helpers import data_from_point, entry_points, point_title, split_source
+from ..helpers import data_from_point, entry_points, point_from_data, point_title, split_source
 from ..modbus import ModbusExceptionResponse
 from ..registermap import UNAVAILABLE
 
@@ -98,14 +98,19 @@ def other_rows(entry: ModbusServerConfigEntry, device_id: str, key: str) -> list
     return entry_points(entry, exclude=key) if has_device(entry, device_id) else []
 
 
+def _row_keys(entry: ModbusServerConfigEntry) -> set[str]:
+    return {
+        key
+        for key, subentry in entry.subentries.items()
+        if subentry.subentry_type == SUBENTRY_POINT
+    }
+
+
 def find_row(entry: ModbusServerConfigEntry, device_id: str, key: str) -> Point | None:
     """The stored row with this key (None when the device has no such row)."""
-    subentry = entry.subentries.get(key)
-    if not has_device(entry, device_id) or subentry is None:
+    if not has_device(entry, device_id) or key not in _row_keys(entry):
         return None
-    if subentry.subentry_type != SUBENTRY_POINT:
-        return None
-    return next((point for point in entry_points(entry) if point.key == key), None)
+    return point_from_data(entry.subentries[key].data, key)
 
 
 @callback
@@ -121,16 +126,11 @@ def delete_rows(
     hass: HomeAssistant, entry: ModbusServerConfigEntry, device_id: str, keys: Iterable[str]
 ) -> list[str]:
     """Delete the rows with these keys; returns the keys that were not rows of the device."""
-    unknown: list[str] = []
-    found: list[str] = []
-    for key in dict.fromkeys(keys):
-        if find_row(entry, device_id, key) is None:
-            unknown.append(key)
-        else:
-            found.append(key)
-    if unknown:
+    wanted = list(dict.fromkeys(keys))
+    rows = _row_keys(entry) if has_device(entry, device_id) else set()
+    if unknown := [key for key in wanted if key not in rows]:
         return unknown  # all or nothing
-    for key in found:
+    for key in wanted:
         hass.config_entries.async_remove_subentry(entry, key)
     return []
 

@@ -108,6 +108,11 @@ function scaleText(r) {
   return `×${r.scale}${r.offset ? (r.offset > 0 ? " +" : " ") + r.offset : ""}`;
 }
 
+/** The editor field an error of the rules belongs to (word and byte order share one). */
+function editorField(name) {
+  return name === "word_order" || name === "byte_order" ? "order" : name;
+}
+
 function hex(cell) {
   return cell.toString(16).toUpperCase().padStart(4, "0");
 }
@@ -128,7 +133,7 @@ input, select, button { font: inherit; color: var(--primary-text-color); }
 input[type=search], input[type=text], input[type=number], select {
   background: var(--secondary-background-color, #f5f5f5); border: 1px solid var(--divider-color);
   border-radius: 4px; padding: 5px 8px; box-sizing: border-box; }
-input[type=search] { min-width: 260px; }
+input[type=search] { min-width: 360px; }
 button { background: none; border: 1px solid var(--divider-color); border-radius: 4px;
   padding: 5px 12px; cursor: pointer; }
 button.primary { background: var(--primary-color); color: var(--text-primary-color, white);
@@ -162,7 +167,7 @@ button:disabled { opacity: 0.5; cursor: default; }
 @keyframes flash { from { background: rgba(var(--rgb-primary-color, 3, 169, 244), 0.35); } to { background: transparent; } }
 .row button.edit { border: none; padding: 0 6px; font-size: 16px; line-height: ${ROW_HEIGHT - 2}px; }
 .editor { position: absolute; left: 0; right: 0; height: ${EDITOR_HEIGHT}px; box-sizing: border-box;
-  padding: 8px 12px; border-bottom: 2px solid var(--primary-color); z-index: 1;
+  padding: 8px 16px; border-bottom: 2px solid var(--primary-color); z-index: 1;
   background: var(--secondary-background-color, #f5f5f5); overflow: auto; }
 .editor .fields { display: flex; flex-wrap: wrap; gap: 8px 12px; align-items: flex-start; }
 .editor label { display: flex; flex-direction: column; font-size: 12px; color: var(--secondary-text-color); }
@@ -170,7 +175,7 @@ button:disabled { opacity: 0.5; cursor: default; }
 .editor label.wide input { width: 200px; }
 .editor label.check { flex-direction: row; align-items: center; gap: 4px; margin-top: 18px; }
 .editor label.check input { width: auto; margin: 0; }
-.editor .error { color: var(--error-color, #db4437); font-size: 12px; max-width: 360px; white-space: normal; }
+.editor .error { color: var(--error-color, #db4437); font-size: 13px; white-space: normal; }
 .editor label.invalid input, .editor label.invalid select { border-color: var(--error-color, #db4437); }
 .editor .actions { display: flex; gap: 8px; margin-top: 8px; align-items: center; }
 `;
@@ -456,7 +461,7 @@ class ModbusServerTable extends HTMLElement {
     for (const [key, value] of Object.entries(event.values)) {
       this.values.set(key, value);
       const element = this.visible.get(key);
-      if (element && !(this.editing && this.editing.key === key)) {
+      if (element) {
         this._fillLive(element, this.rows[this.byKey.get(key)], ["raw", "value"]);
         element.classList.remove("flash");
         void element.offsetWidth; // restart the animation
@@ -506,15 +511,27 @@ class ModbusServerTable extends HTMLElement {
     return row;
   }
 
+  /**
+   * Every word must match somewhere in the row; `column:text` (type:float32, source:boiler,
+   * writable:yes, plc:401) must match in that column.
+   */
   _refilter() {
-    const tokens = this.filter.text.toLowerCase().split(/\s+/).filter(Boolean);
+    const words = [];
+    const scoped = [];
+    for (const token of this.filter.text.toLowerCase().split(/\s+/).filter(Boolean)) {
+      const match = token.match(/^([a-z]+):(.+)$/);
+      const column = match && COLUMNS.find((c) => c.id === match[1] && c.text && !c.live);
+      if (column) scoped.push([column, match[2]]);
+      else words.push(token);
+    }
     const area = this.filter.area;
     const view = [];
     const rows = this.rows;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i];
       if (area && row.area !== area) continue;
-      if (tokens.length && !tokens.every((token) => row.search.includes(token))) continue;
+      if (words.length && !words.every((word) => row.search.includes(word))) continue;
+      if (scoped.length && !scoped.every(([column, text]) => column.text(row, this).toLowerCase().includes(text))) continue;
       view.push(i);
     }
     this.view = view;
@@ -805,6 +822,7 @@ class ModbusServerTable extends HTMLElement {
     const editor = document.createElement("form");
     editor.className = "editor";
     editor.dataset.key = key;
+    editor.noValidate = true; // the integration's rules answer, with the row form's messages
     const fields = document.createElement("div");
     fields.className = "fields";
     const field = (name, control, { wide = false, check = false } = {}) => {
@@ -814,14 +832,7 @@ class ModbusServerTable extends HTMLElement {
       caption.textContent = this.t(`field_${name}`);
       if (check) label.append(control, caption);
       else label.append(caption, control);
-      const errorField = name === "order" ? ["word_order", "byte_order"].find((f) => errors[f]) : name;
-      if (errors[errorField]) {
-        label.classList.add("invalid");
-        const message = document.createElement("span");
-        message.className = "error";
-        message.textContent = errors[errorField].message;
-        label.append(message);
-      }
+      if (Object.keys(errors).some((f) => editorField(f) === name)) label.classList.add("invalid");
       fields.append(label);
     };
     const input = (name, type = "text", extra = {}) => {
@@ -866,11 +877,12 @@ class ModbusServerTable extends HTMLElement {
     cancel.textContent = this.t("cancel");
     cancel.addEventListener("click", () => this._cancelEdit());
     actions.append(save, cancel);
-    const base = errors.base || errors.advanced;
-    if (base) {
+    // The messages sit in one line under the fields, so the fields never move.
+    for (const [name, error] of Object.entries(errors)) {
       const message = document.createElement("span");
       message.className = "error";
-      message.textContent = base.message;
+      const general = name === "base" || name === "advanced";
+      message.textContent = general ? error.message : `${this.t(`field_${editorField(name)}`)}: ${error.message}`;
       actions.append(message);
     }
     editor.append(actions);
