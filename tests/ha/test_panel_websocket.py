@@ -408,3 +408,16 @@ async def test_a_user_who_is_not_an_admin_is_refused(  # noqa: PLR0917 - fixture
     reply = await ws.receive_json()
     assert reply["error"]["code"] == "unauthorized"
     assert "offset" in loaded_entry.subentries
+
+
+async def test_a_stopped_server_shows_its_stored_rows_without_values(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, command: Command
+) -> None:
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    result = (await command("rows"))["result"]
+    assert result["running"] is False
+    assert result["values"] == {}
+    assert set(rows_by_key(result)) == {"boiler", "outdoor", "offset", "level", "mirror"}
+    # editing still works on the stored table
+    assert (await command("update_row", key="outdoor", changes={"address": 20}))["success"]
+    assert loaded_entry.subentries["outdoor"].data["address"] == 20

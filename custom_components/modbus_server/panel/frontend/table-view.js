@@ -315,10 +315,7 @@ class ModbusServerTable extends HTMLElement {
       this.filter.area = this.$.area.value;
       this._refilter();
     });
-    this.$.device.addEventListener("change", () => {
-      const [entry_id, device_id] = this.$.device.value.split("/");
-      this._open({ entry_id, device_id });
-    });
+    this.$.device.addEventListener("change", () => this._open(this._device(this.$.device.value)));
     this.$.del.addEventListener("click", () => this._deleteSelected());
     this.$.csv.addEventListener("click", () => this._downloadCsv());
     this.$.head.addEventListener("click", (event) => this._headClick(event));
@@ -360,15 +357,17 @@ class ModbusServerTable extends HTMLElement {
   async _start() {
     this._started = true;
     if (!this.shadowRoot) this._build();
-    try {
-      this.labels = await this._hass.loadBackendTranslation("panel", DOMAIN);
-    } catch (err) {
-      this.labels = this._hass.localize;
-    }
+    // Round trips in parallel: labels, servers, and the device shown last time (subscribed
+    // before its rows are fetched, so no change falls between the two).
+    const labels = this._hass.loadBackendTranslation("panel", DOMAIN).catch(() => this._hass.localize);
+    const servers = this._ws({ type: "servers" });
+    const remembered = localStorage.getItem(`${DOMAIN}.table.device`);
+    const prefetched = remembered ? this._fetch(this._device(remembered)) : null;
+    this.labels = await labels;
     this._label();
     this._poll = setInterval(() => this._pollActivity(), ACTIVITY_POLL_MS);
     this._tick = setInterval(() => this._refreshLive(["read", "write"]), 1000);
-    await this._loadServers();
+    await this._loadServers(servers, remembered, prefetched);
   }
 
   _stop() {
@@ -394,10 +393,25 @@ class ModbusServerTable extends HTMLElement {
     this.$.banner.hidden = !text;
   }
 
-  async _loadServers() {
+  _device(value) {
+    const [entry_id, device_id] = value.split("/");
+    return { entry_id, device_id };
+  }
+
+  /** Subscribe to a device's changes, then ask for its rows: {subscription, rows}. */
+  _fetch(device) {
+    const subscription = this._hass.connection.subscribeMessage(
+      (event) => this._onEvent(event),
+      { type: `${WS}/subscribe`, ...device },
+    );
+    subscription.catch(() => {}); // reported by the rows request
+    return { device, subscription, rows: this._ws({ type: "rows", ...device }) };
+  }
+
+  async _loadServers(request, remembered, prefetched) {
     let result;
     try {
-      result = await this._ws({ type: "servers" });
+      result = await request;
     } catch (err) {
       this._error(err);
       return;
@@ -416,29 +430,31 @@ class ModbusServerTable extends HTMLElement {
         choices.push(option.value);
       }
     }
+    const reuse = prefetched && choices.includes(remembered);
+    if (prefetched && !reuse) prefetched.subscription.then((stop) => stop()).catch(() => {});
     if (!choices.length) {
       this._setRows({ fields: [], rows: [], values: {}, running: false });
       this.$.count.textContent = this.t("no_servers");
       return;
     }
-    const remembered = localStorage.getItem(`${DOMAIN}.table.device`);
-    select.value = choices.includes(remembered) ? remembered : choices[0];
-    const [entry_id, device_id] = select.value.split("/");
-    await this._open({ entry_id, device_id });
+    select.value = reuse ? remembered : choices[0];
+    await this._open(this._device(select.value), reuse ? prefetched : null);
   }
 
-  async _open(device) {
+  async _open(device, prefetched = null) {
     this._unsubscribeNow();
     this.device = device;
     localStorage.setItem(`${DOMAIN}.table.device`, `${device.entry_id}/${device.device_id}`);
     this.selected.clear();
     this.editing = null;
-    await this._loadRows();
-    this._unsubscribe = this._hass.connection.subscribeMessage(
-      (event) => this._onEvent(event),
-      { type: `${WS}/subscribe`, ...device },
-    );
-    this._unsubscribe.catch((err) => this._error(err));
+    const { subscription, rows } = prefetched || this._fetch(device);
+    this._unsubscribe = subscription;
+    try {
+      const payload = await rows;
+      if (device === this.device) this._setRows(payload);
+    } catch (err) {
+      this._error(err);
+    }
     this._pollActivity();
   }
 
