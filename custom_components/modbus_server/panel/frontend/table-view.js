@@ -21,7 +21,7 @@
  */
 
 const ROW_HEIGHT = 32;
-const EDITOR_HEIGHT = 150;
+const EDITOR_HEIGHT = 120;
 const OVERSCAN = 8;
 const ACTIVITY_POLL_MS = 2000;
 const FILTER_DELAY_MS = 100;
@@ -59,9 +59,9 @@ const COLUMNS = [
     text: (r) => `${AREA_SHORT[r.area]} ${r.address}${r.data_type === "bit" ? "." + r.bit : ""}`,
     sort: (r) => sortAddress(r),
   },
-  { id: "area", width: "120px", text: (r, ui) => ui.t(`area_${r.area}`), sort: (r) => sortAddress(r) },
+  { id: "area", width: "112px", text: (r, ui) => ui.t(`area_${r.area}`), sort: (r) => sortAddress(r) },
   { id: "type", width: "130px", text: (r) => typeText(r) },
-  { id: "scale", width: "96px", text: (r) => scaleText(r), sort: (r) => r.scale * 1e9 + r.offset },
+  { id: "scale", width: "84px", text: (r) => scaleText(r), sort: (r) => r.scale * 1e9 + r.offset },
   { id: "unit", width: "64px", text: (r) => r.unit || "" },
   {
     id: "source",
@@ -71,13 +71,13 @@ const COLUMNS = [
   { id: "writable", width: "70px", text: (r, ui) => (r.writable ? ui.t("yes") : "") },
   {
     id: "unavailable",
-    width: "90px",
+    width: "80px",
     text: (r) => (r.unavailable_value === null ? "" : String(r.unavailable_value)),
   },
   { id: "raw", width: "minmax(120px, 1fr)", text: (r, ui) => ui.rawText(r), live: true },
   { id: "value", width: "minmax(100px, 1fr)", text: (r, ui) => ui.valueText(r), live: true },
-  { id: "read", width: "80px", text: (r, ui) => ui.ageText(ui.activity.read[r.key]), live: true },
-  { id: "write", width: "80px", text: (r, ui) => ui.ageText(ui.activity.write[r.key]), live: true },
+  { id: "read", width: "70px", text: (r, ui) => ui.ageText(ui.activity.read[r.key]), live: true },
+  { id: "write", width: "70px", text: (r, ui) => ui.ageText(ui.activity.write[r.key]), live: true },
   { id: "edit", width: "40px" },
 ];
 COLUMNS.forEach((column, index) => (column.index = index));
@@ -294,7 +294,9 @@ class ModbusServerTable extends HTMLElement {
     };
     const widths = COLUMNS.map((column) => column.width).join(" ");
     this.$.table.style.setProperty("--columns", widths);
-    this.$.table.style.setProperty("--min-width", "1400px");
+    // Narrower than every column's minimum, the table scrolls sideways instead of squeezing.
+    const minimum = COLUMNS.reduce((sum, column) => sum + parseInt(column.width.match(/\d+/)[0], 10), 0);
+    this.$.table.style.setProperty("--min-width", `${minimum}px`);
     const menu = document.createElement("ha-menu-button");
     menu.hass = this._hass;
     menu.narrow = this._narrow;
