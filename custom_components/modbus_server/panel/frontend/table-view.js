@@ -205,6 +205,7 @@ class ModbusServerTable extends HTMLElement {
   set hass(hass) {
     const first = !this._hass;
     this._hass = hass;
+    if (this._menu) this._menu.hass = hass;
     if (first && this.isConnected) this._start();
   }
 
