@@ -48,6 +48,8 @@ from .modbus import DeviceIdentification, Server
 from .models import ModbusServerConfigEntry, ModbusServerData
 from .monitor import ServerMonitor
 from .owned import OWNED_PLATFORMS, OwnedStore
+from .panel import async_setup_panel
+from .panel.activity import record_reads
 from .registermap import MapValidationError, RegisterMap, UnmappedPolicy
 from .renames import async_follow_renames, renamed_rows
 from .services import async_setup_services
@@ -57,8 +59,9 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the integration's actions."""
+    """Register the integration's actions and the table view."""
     async_setup_services(hass)
+    await async_setup_panel(hass)
     return True
 
 
@@ -95,7 +98,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
     server = Server(
         host=bind_hosts(data[CONF_BIND_ADDRESS]),
         port=int(data[CONF_PORT]),
-        on_read=bridge.on_read,
+        on_read=record_reads(hass, entry, bridge.on_read),  # "last read" of the table view
         # Read-only: the server itself answers every write with IllegalFunction (01).
         on_write=None if read_only else bridge.on_write,
         unit_id=data.get(CONF_UNIT_ID),
