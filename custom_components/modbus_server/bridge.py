@@ -138,7 +138,7 @@ class Bridge:
         write_timeout: float = DEFAULT_WRITE_TIMEOUT,
         write_modes: Mapping[str, str] | None = None,
         stale_after: float | None = None,
-        row_stale_after: Mapping[str, object] | None = None,
+        row_stale_after: Mapping[str, float | str | None] | None = None,
         entry_id: str = "",
         cache: bool = True,
     ) -> None:

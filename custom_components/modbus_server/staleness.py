@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .registermap import Point
 
 
-def max_age(row: object, device: float | None) -> float | None:
+def max_age(row: float | str | None, device: float | None) -> float | None:
     """A row's maximum age in seconds, None for never stale.
 
     `row` is the row's `stale_after` as stored: None (or missing) inherits the device's,
@@ -44,7 +44,7 @@ def max_age(row: object, device: float | None) -> float | None:
     """
     if row is None or row == "":
         return device or None
-    seconds = float(row)  # type: ignore[arg-type]
+    seconds = float(row)
     return seconds if seconds > 0 else None
 
 
@@ -75,10 +75,6 @@ class Staleness:
     def entity_ids(self) -> list[str]:
         """The entities with at least one point whose staleness is on."""
         return list(self._ages)
-
-    def is_stale(self, point: Point) -> bool:
-        """Whether the point's source has not reported within its maximum age."""
-        return id(point) in self.stale
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:

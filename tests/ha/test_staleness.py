@@ -26,6 +26,7 @@ from custom_components.modbus_server.modbus import Area, Server
 from custom_components.modbus_server.owned import OwnedStore
 from custom_components.modbus_server.registermap import RegisterMap
 from custom_components.modbus_server.runtime import DeviceRuntime, DeviceSettings, ServerRuntime
+from custom_components.modbus_server.staleness import max_age
 from custom_components.modbus_server.table_store import ROW_ID
 
 from .bridge_helpers import point, read_value
@@ -287,3 +288,20 @@ async def test_the_server_entry_honours_the_rows_stale_after_and_counts_them_in_
     finally:
         client.close()
         assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("row", "device", "expected"),
+    [
+        (None, 30.0, 30.0),  # inherit
+        ("", 30.0, 30.0),  # a cleared form field inherits too
+        (0, 30.0, None),  # never
+        (5, 30.0, 5.0),  # override
+        (5, None, 5.0),  # on in a device without staleness
+        (None, None, None),  # off by default
+    ],
+)
+def test_a_rows_stale_after_inherits_when_empty_and_0_means_never(
+    row: float | str | None, device: float | None, expected: float | None
+) -> None:
+    assert max_age(row, device) == expected
