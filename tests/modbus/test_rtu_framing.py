@@ -189,3 +189,19 @@ def test_mbap_encode_decode_pair() -> None:
 def test_mbap_decode_rejects_malformed_frames(frame: bytes, match: str) -> None:
     with pytest.raises(ModbusProtocolError, match=match):
         mbap.decode_frame(frame)
+
+
+def test_noise_run_together_with_the_frames_behind_it_loses_only_itself() -> None:
+    # No boundary anywhere (one TCP segment): a bad frame whose tail looks like the start
+    # of a long frame must not swallow the request and response after it.
+    bad = bytearray(rtu.encode_frame(1, bytes.fromhex("03000a0001")))
+    bad[3] ^= 0x10
+    request = rtu.encode_frame(9, bytes.fromhex("03000a0001"))
+    response = rtu.encode_frame(9, bytes.fromhex("03020001"))
+    decoder = RtuDecoder(timed=False)
+    frames = decoder.feed(bytes(bad) + request + response + request)
+    assert [(kind, unit) for kind, unit, _ in frames] == [
+        (FrameKind.REQUEST, 9), (FrameKind.RESPONSE, 9), (FrameKind.REQUEST, 9),
+    ]  # fmt: skip
+    assert decoder.counters.crc_errors == 1
+    assert decoder.counters.discarded_bytes == len(bad)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from pymodbus.client import AsyncModbusSerialClient
-from pymodbus.pdu import ExceptionResponse
 
 from custom_components.modbus_server.modbus import (
     Area,
@@ -34,7 +33,15 @@ from custom_components.modbus_server.modbus.transport import (
 from ..conftest import require_tool
 from .client import MAPPED, Memory, mapped_server
 from .serial_pair import RawLine, socat_pair
-from .tools import build_libmodbus_client, libmodbus_lines, mbpoll_values, run
+from .tools import (
+    EXERCISE_EXCEPTIONS,
+    EXERCISE_REQUESTS,
+    build_libmodbus_client,
+    exercise_pymodbus_client,
+    libmodbus_lines,
+    mbpoll_values,
+    run,
+)
 
 READ_HR_1 = encode_read_request(3, 10, 1)  # answer: 7 bytes
 
@@ -84,41 +91,12 @@ async def test_pymodbus_serial_client_uses_every_function_code(
 ) -> None:
     client = await pymodbus_serial(pty[1], 19200)
     try:
-        assert (await client.read_holding_registers(10, count=3)).registers == [10, 11, 12]
-        ir = await client.read_input_registers(10, count=2)
-        assert ir.registers == [0xFFFF - 10, 0xFFFF - 11]
-        di = await client.read_discrete_inputs(0, count=7)
-        assert di.bits[:7] == [True, False, False, True, False, False, True]
-        await client.write_coil(5, True)
-        await client.write_coils(8, [True, False, True])
-        assert (await client.read_coils(5, count=6)).bits[:6] == [
-            True, False, False, True, False, True,
-        ]  # fmt: skip
-        await client.write_register(100, 0xABCD)
-        await client.write_registers(101, [1, 2, 3])
-        assert (await client.read_holding_registers(100, count=4)).registers == [0xABCD, 1, 2, 3]
-        await client.mask_write_register(address=100, and_mask=0x00FF, or_mask=0x1200)
-        assert memory.data[Area.HOLDING_REGISTER][100] == 0x12CD
-        rw = await client.readwrite_registers(
-            read_address=200, read_count=2, write_address=201, values=[77]
-        )
-        assert rw.registers == [200, 77]
-        assert (await client.read_device_information()).information[0] == b"Home Assistant"
-        echo = await client.diag_query_data(b"\x12\x34")
-        assert echo.message == b"\x12\x34"
-        unsupported = await client.diag_read_diagnostic_register()
-        assert isinstance(unsupported, ExceptionResponse)
-        assert unsupported.exception_code == 1
-        unmapped = await client.read_holding_registers(MAPPED, count=1)
-        assert isinstance(unmapped, ExceptionResponse)
-        assert unmapped.exception_code == 2
-        big = await client.read_holding_registers(500, count=125)
-        assert big.registers == list(range(500, 625))
+        await exercise_pymodbus_client(client, memory)
     finally:
         client.close()
     assert line.line.crc_errors == 0
-    assert line.client.counters.requests == 16
-    assert line.client.counters.exceptions == {1: 1, 2: 1}
+    assert line.client.counters.requests == EXERCISE_REQUESTS
+    assert line.client.counters.exceptions == EXERCISE_EXCEPTIONS
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from pymodbus.client.base import ModbusBaseClient
+from pymodbus.pdu import ExceptionResponse
+
+from custom_components.modbus_server.modbus import Area
+
 from ..conftest import require_tool
+from .client import MAPPED, Memory
 
 LIBMODBUS_CLIENT = Path(__file__).parent / "c" / "libmodbus_client.c"
 
@@ -41,3 +47,41 @@ async def build_libmodbus_client(directory: Path) -> Path:
 def libmodbus_lines(output: str) -> dict[str, str]:
     """The client's ``name: values`` lines by name."""
     return dict(line.split(":", 1) for line in output.strip().splitlines())
+
+
+EXERCISE_REQUESTS = 16  # requests exercise_pymodbus_client sends
+EXERCISE_EXCEPTIONS = {1: 1, 2: 1}  # and the exception answers it expects, by code
+
+
+async def exercise_pymodbus_client(client: ModbusBaseClient, memory: Memory) -> None:
+    """Every function code through a pymodbus client, against a `mapped_server(memory)`."""
+    assert (await client.read_holding_registers(10, count=3)).registers == [10, 11, 12]
+    ir = await client.read_input_registers(10, count=2)
+    assert ir.registers == [0xFFFF - 10, 0xFFFF - 11]
+    di = await client.read_discrete_inputs(0, count=7)
+    assert di.bits[:7] == [True, False, False, True, False, False, True]
+    await client.write_coil(5, True)
+    await client.write_coils(8, [True, False, True])
+    assert (await client.read_coils(5, count=6)).bits[:6] == [
+        True, False, False, True, False, True,
+    ]  # fmt: skip
+    await client.write_register(100, 0xABCD)
+    await client.write_registers(101, [1, 2, 3])
+    assert (await client.read_holding_registers(100, count=4)).registers == [0xABCD, 1, 2, 3]
+    await client.mask_write_register(address=100, and_mask=0x00FF, or_mask=0x1200)
+    assert memory.data[Area.HOLDING_REGISTER][100] == 0x12CD
+    rw = await client.readwrite_registers(
+        read_address=200, read_count=2, write_address=201, values=[77]
+    )
+    assert rw.registers == [200, 77]
+    assert (await client.read_device_information()).information[0] == b"Home Assistant"
+    echo = await client.diag_query_data(b"\x12\x34")
+    assert echo.message == b"\x12\x34"
+    unsupported = await client.diag_read_diagnostic_register()
+    assert isinstance(unsupported, ExceptionResponse)
+    assert unsupported.exception_code == 1
+    unmapped = await client.read_holding_registers(MAPPED, count=1)
+    assert isinstance(unmapped, ExceptionResponse)
+    assert unmapped.exception_code == 2
+    big = await client.read_holding_registers(500, count=125)
+    assert big.registers == list(range(500, 625))

@@ -174,7 +174,9 @@ class RtuDecoder:
     frame still incomplete gives way when a *complete* valid frame begins at a later
     boundary (the transport's silence of 3.5 characters, or a TCP segment start): a
     truncated frame then cannot swallow the request after it, and a frame that arrives in
-    pieces (a USB adapter's buffering) is still taken whole.
+    pieces (a USB adapter's buffering) is still taken whole. While resynchronising (the
+    position was reached by dropping bytes) any later complete frame wins, boundary or
+    not, so noise run together with the frames behind it loses only itself.
     """
 
     def __init__(self, counters: LineCounters | None = None, *, timed: bool = True) -> None:
@@ -253,9 +255,16 @@ class RtuDecoder:
         return _WAIT if waiting else None
 
     def _complete_frame_after(self, buffer: bytes, pos: int) -> int | None:
-        for boundary in self._boundaries:
-            if boundary > pos and self._match(buffer, boundary) not in (None, _WAIT):
-                return boundary
+        """Where a complete valid frame starts after `pos`, or None.
+
+        At a boundary; or anywhere while resynchronising (then `pos` itself is a guess).
+        """
+        starts = self._boundaries
+        if self._in_junk:
+            starts = list(range(pos + 1, len(buffer) - MIN_FRAME + 1))
+        for start in starts:
+            if start > pos and self._match(buffer, start) not in (None, _WAIT):
+                return start
         return None
 
     def _discard(self, count: int) -> None:
