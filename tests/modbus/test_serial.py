@@ -29,6 +29,7 @@ from custom_components.modbus_server.modbus.transport import (
     SerialSettings,
     silence_time,
 )
+from custom_components.modbus_server.modbus.transport.timer import PreciseTimer
 
 from ..conftest import require_tool
 from .client import MAPPED, Memory, mapped_server
@@ -374,3 +375,19 @@ async def test_line_reopens_the_port_when_it_comes_back(memory: Memory, tmp_path
                 master.close()
     finally:
         await serial_line.stop()
+
+
+async def test_precise_timer_runs_a_call_once_not_before_it_is_due_and_cancel_drops_it() -> None:
+    loop = asyncio.get_running_loop()
+    timer = PreciseTimer(loop)
+    fired: list[tuple[bytes, float]] = []
+    try:
+        timer.call_at(loop.time() + 0.005, lambda arg: fired.append((arg, 0.0)), b"b").cancel()
+        await asyncio.sleep(0.02)
+        due = loop.time() + 0.01
+        timer.call_at(due, lambda arg: fired.append((arg, loop.time())), b"a")
+        await asyncio.sleep(0.05)
+    finally:
+        timer.close()
+    assert [arg for arg, _ in fired] == [b"a"]
+    assert fired[0][1] >= due

@@ -20,6 +20,7 @@ from typing import Any
 from ..framing.rtu import FrameKind, RtuDecoder, encode_frame
 from ..server import WIRE_LOGGER, Server
 from ..stats import ClientInfo, LineCounters
+from .timer import CallAt, Cancellable
 
 _LOGGER = logging.getLogger(__name__)
 BROADCAST_UNIT = 0
@@ -37,8 +38,13 @@ class RtuLink:
         turnaround: float = 0.0,
         timed: bool = False,
         counters: LineCounters | None = None,
+        call_at: CallAt | None = None,
     ) -> None:
-        """`send` writes a whole frame; `timed` lines count silence violations."""
+        """`send` writes a whole frame; `timed` lines count silence violations.
+
+        `call_at` schedules a delayed answer (default: the loop's; the serial line passes
+        a more precise one).
+        """
         self.server = server
         self.client = client
         self.line = counters or LineCounters()
@@ -47,7 +53,8 @@ class RtuLink:
         self._decoder = RtuDecoder(self.line, timed=timed)
         self._queue: deque[tuple[int, bytes, float]] = deque()
         self._busy = False  # an answer is being prepared or waits for its turnaround
-        self._timer: asyncio.TimerHandle | None = None
+        self._call_at = call_at
+        self._timer: Cancellable | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -128,7 +135,8 @@ class RtuLink:
             self._write(frame)
             return False
         self._busy = True
-        self._timer = loop.call_at(due, self._send_then_next, frame)
+        call_at = self._call_at or loop.call_at
+        self._timer = call_at(due, self._send_then_next, frame)
         return True
 
     def _send_then_next(self, frame: bytes) -> None:

@@ -16,6 +16,7 @@ import fcntl
 import logging
 import os
 import termios
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -24,6 +25,7 @@ from typing import Literal, Self
 from ..server import Server
 from ..stats import ClientInfo, LineCounters
 from .rtu_link import RtuLink
+from .timer import precise_call_at
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -158,6 +160,7 @@ class SerialLine:
         self._last_rx = float("-inf")  # loop time of the latest bytes
         self._out = b""
         self._reopen: asyncio.Task[None] | None = None
+        self._close_timer: Callable[[], None] = lambda: None
         self._stopping = False
 
     async def start(self) -> None:
@@ -212,6 +215,7 @@ class SerialLine:
         loop = asyncio.get_running_loop()
         fd = open_serial(self.settings)
         self._fd = fd
+        call_at, self._close_timer = precise_call_at(loop)
         self._link = RtuLink(
             self.server,
             self.client,
@@ -219,6 +223,7 @@ class SerialLine:
             turnaround=self.settings.answer_delay,
             timed=True,
             counters=self.line,
+            call_at=call_at,
         )
         self._last_rx = float("-inf")
         loop.add_reader(fd, self._readable)
@@ -230,6 +235,7 @@ class SerialLine:
         if self._link is not None:
             self._link.close()
             self._link = None
+            self._close_timer()
         self._out = b""
         if fd is None:
             return
