@@ -28,7 +28,7 @@ from custom_components.modbus_server.modbus.transport import (
 
 from .client import Memory, mapped_server
 from .gateway import Gateway
-from .tools import EXERCISE_EXCEPTIONS, EXERCISE_REQUESTS, exercise_pymodbus_client
+from .tools import EXERCISE_EXCEPTIONS, EXERCISE_REQUESTS, eventually, exercise_pymodbus_client
 
 READ_HR_1 = encode_read_request(3, 10, 1)
 
@@ -169,17 +169,9 @@ async def test_dialler_reconnects_after_the_gateway_drops_it(
     async with RtuOverTcpDialer(server, "127.0.0.1", gateway.port, backoff=(0.05,)) as dialer:
         await asyncio.wait_for(gateway.slave_connected.wait(), 5)
         gateway.drop_slave()
-        for _ in range(100):
-            if dialer.state != "connected":
-                break
-            await asyncio.sleep(0.01)
-        assert dialer.last_error
+        assert await eventually(lambda: dialer.connects == 2 and dialer.state == "connected")
+        assert dialer.last_error is not None  # why the first connection ended
         await asyncio.wait_for(gateway.slave_connected.wait(), 5)
-        for _ in range(100):
-            if dialer.state == "connected":
-                break
-            await asyncio.sleep(0.01)
-        assert dialer.connects == 2
         client = await rtu_tcp_client(gateway.master_port)
         try:
             assert (await client.read_holding_registers(10, count=2)).registers == [10, 11]
@@ -194,10 +186,7 @@ async def test_dialler_reports_a_gateway_that_does_not_answer(memory: Memory) ->
     await gateway.stop()  # nothing listens there now
     server = mapped_server(memory, unit_id=1)
     async with RtuOverTcpDialer(server, "127.0.0.1", port, backoff=(0.05,)) as dialer:
-        for _ in range(100):
-            if dialer.last_error:
-                break
-            await asyncio.sleep(0.01)
+        assert await eventually(lambda: dialer.last_error)
         assert dialer.state in ("disconnected", "connecting")
         assert "connect failed" in str(dialer.last_error)
         assert dialer.connects == 0

@@ -38,6 +38,7 @@ from .tools import (
     EXERCISE_EXCEPTIONS,
     EXERCISE_REQUESTS,
     build_libmodbus_client,
+    eventually,
     exercise_pymodbus_client,
     libmodbus_lines,
     mbpoll_values,
@@ -352,19 +353,11 @@ async def test_line_reopens_the_port_when_it_comes_back(memory: Memory, tmp_path
         serial_line = SerialLine(mapped_server(memory, unit_id=1), SerialSettings(path))
         await serial_line.start()
     # socat is gone: the line notices when it next reads, and keeps trying to reopen.
-    for _ in range(100):
-        if serial_line.state == "reopening":
-            break
-        await asyncio.sleep(0.02)
-    assert serial_line.state == "reopening"
+    assert await eventually(lambda: serial_line.state == "reopening")
     assert serial_line.last_error
     try:
         async with socat_pair(link) as (_, master_end):
-            for _ in range(200):
-                if serial_line.state == "open":
-                    break
-                await asyncio.sleep(0.02)
-            assert serial_line.state == "open"
+            assert await eventually(lambda: serial_line.state == "open")
             master = RawLine(master_end)
             try:
                 assert await master.request(1, READ_HR_1, 7) == (

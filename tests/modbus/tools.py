@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from pymodbus.client.base import ModbusBaseClient
@@ -23,6 +24,17 @@ async def run(*argv: str, timeout: float = 20) -> tuple[int, str]:
     )
     out, _ = await asyncio.wait_for(process.communicate(), timeout)
     return process.returncode or 0, out.decode()
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll `condition` until it holds or `timeout` passes; return whether it held."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 def mbpoll_values(output: str) -> list[str]:

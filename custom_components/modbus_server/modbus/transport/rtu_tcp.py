@@ -176,7 +176,8 @@ class RtuOverTcpDialer:
     """Dials a gateway's TCP server and serves the RTU master behind it, reconnecting.
 
     `state` is "connecting", "connected" or "disconnected" (waiting to retry), with
-    `last_error`, `connected_since` and `connects` for diagnostics. After a failure the
+    `last_error` (kept after a reconnect, to show why the last connection ended),
+    `connected_since` and `connects` for diagnostics. After a failure the
     next attempt waits the next step of `backoff` (the last repeats); a connection that
     lasted `_STABLE_AFTER` seconds starts again from the first step.
     """
@@ -287,7 +288,6 @@ class RtuOverTcpDialer:
                 self.connects += 1
                 self.state = "connected"
                 self.connected_since = datetime.now(UTC)
-                self.last_error = None
                 self._connected.set()
                 _LOGGER.info("Connected to RTU gateway %s:%s", self.host, self.port)
                 started = loop.time()
