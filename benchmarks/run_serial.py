@@ -19,7 +19,10 @@ The line's theoretical maximum is then computed from the frame sizes alone::
 
 and the server's share of the cycle is its answer delay (request end to answer start; at
 least t3.5 by the spec), measured here as the time from writing a request to the first byte
-of its answer. "CPU per request" is the server process's user + system time over the run.
+of its answer. "with our p50 delay" is the line's maximum with that median delay in place of
+the first t3.5: what the server allows, apart from the emulating master's own scheduling
+jitter on a busy machine. "CPU per request" is the server process's user + system time over
+the run.
 
 **TCP family**: ``--transport tcp``, ``rtu-over-tcp`` (listening) and ``udp``, one
 synchronous Python client each (the same code for all three, so the ratios compare the
