@@ -177,5 +177,9 @@ if __name__ == "__main__":
         level=logging.DEBUG if arguments.debug else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",
     )
+    # Gateway connects and lost serial ports are worth seeing without --debug.
+    logging.getLogger("custom_components.modbus_server.modbus.transport").setLevel(
+        logging.DEBUG if arguments.debug else logging.INFO
+    )
     with contextlib.suppress(KeyboardInterrupt):
         sys.exit(asyncio.run(main(arguments)))
