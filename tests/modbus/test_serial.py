@@ -384,3 +384,32 @@ async def test_precise_timer_runs_a_call_once_not_before_it_is_due_and_cancel_dr
         timer.close()
     assert [arg for arg, _ in fired] == [b"a"]
     assert fired[0][1] >= due
+
+
+async def test_answer_is_not_sent_once_the_master_has_moved_on(pty: tuple[str, str]) -> None:
+    memory = Memory()
+    release = asyncio.Event()
+
+    async def slow_read(request: Request, area: Area, address: int, count: int) -> list[int]:
+        await release.wait()
+        return memory.on_read(request, area, address, count)
+
+    server = Server(on_read=slow_read, on_write=memory.on_write, unit_id=1)
+    async with SerialLine(server, SerialSettings(pty[0], baudrate=19200)) as serial_line:
+        master = RawLine(pty[1])
+        try:
+            master.write(rtu.encode_frame(1, READ_HR_1))
+            await asyncio.sleep(0.05)
+            # The master timed out and polls another slave: our late answer would collide.
+            master.write(rtu.encode_frame(2, READ_HR_1))
+            await asyncio.sleep(0.05)
+            release.set()
+            assert await master.silent()
+            assert await master.request(1, READ_HR_1, 7) == (
+                1,
+                encode_read_registers_response(3, [10]),
+            )
+        finally:
+            master.close()
+    assert serial_line.line.answers_dropped == 1
+    assert memory.reads == [(Area.HOLDING_REGISTER, 10, 1)] * 2

@@ -105,6 +105,7 @@ class LineCounters:
     foreign_responses: int = 0  # responses of other slaves to the master, passed by
     broadcasts: int = 0  # unit 0 writes, applied to every device, never answered
     silence_violations: int = 0  # frames that began less than 3.5 characters after the last
+    answers_dropped: int = 0  # answers not sent: another frame came first (master moved on)
 
     def as_dict(self) -> dict[str, int]:
         """Plain data for diagnostics."""
@@ -116,4 +117,5 @@ class LineCounters:
             "foreign_responses": self.foreign_responses,
             "broadcasts": self.broadcasts,
             "silence_violations": self.silence_violations,
+            "answers_dropped": self.answers_dropped,
         }

@@ -5,7 +5,8 @@ frames, this decides what each gets. Another slave's response passes by; a reque
 unit id no device here answers is left to that slave (no answer, whatever the server's
 `unknown_unit` says: on a bus, answering for others collides with them); unit 0 is a
 broadcast write, applied to every device and never answered. Every answer waits until
-`turnaround` seconds after the request ended (3.5 characters on a serial line).
+`turnaround` seconds after the request ended (3.5 characters on a serial line), and is
+not sent at all when another frame comes first (the master gave up waiting for it).
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class RtuLink:
         self._decoder = RtuDecoder(self.line, timed=timed)
         self._queue: deque[tuple[int, bytes, float]] = deque()
         self._busy = False  # an answer is being prepared or waits for its turnaround
+        self._answer_pending = False  # ... and it is an answer (not a broadcast)
+        self._drop_result = False  # the callback running now answers too late: send nothing
         self._call_at = call_at
         self._timer: Cancellable | None = None
         self._task: asyncio.Task[None] | None = None
@@ -65,7 +68,10 @@ class RtuLink:
         if WIRE_LOGGER.isEnabledFor(logging.DEBUG):
             WIRE_LOGGER.debug("%s -> %s", self.client.host, data.hex(" "))
         line = self.line
-        for kind, unit_id, pdu in self._decoder.feed(data, after_silence=after_silence):
+        frames = self._decoder.feed(data, after_silence=after_silence)
+        if frames and self._answer_pending:
+            self._drop_answer()
+        for kind, unit_id, pdu in frames:
             if kind is FrameKind.RESPONSE:
                 line.foreign_responses += 1
             elif unit_id == BROADCAST_UNIT:
@@ -78,6 +84,21 @@ class RtuLink:
                 self._queue.append((unit_id, pdu, received_at))
         if self._queue and not self._busy:
             self._next()
+
+    def _drop_answer(self) -> None:
+        """Another frame came before the answer left: the master has moved on.
+
+        Sending it now would collide with the next transaction on the bus. A write the
+        callback is making still completes; only its answer is not sent.
+        """
+        self._answer_pending = False
+        self.line.answers_dropped += 1
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._busy = False
+        else:
+            self._drop_result = True
 
     def close(self) -> None:
         """Drop what is queued and any answer not yet sent."""
@@ -113,6 +134,7 @@ class RtuLink:
         self, pending: Coroutine[Any, Any, bytes | None], unit_id: int | None, ended: float
     ) -> None:
         self._busy = True
+        self._answer_pending = unit_id is not None
         self._task = asyncio.get_running_loop().create_task(self._complete(pending, unit_id, ended))
 
     async def _complete(
@@ -120,9 +142,13 @@ class RtuLink:
     ) -> None:
         response = await pending
         self._task = None
-        if unit_id is not None and response is not None and self._answer(unit_id, response, ended):
+        self._answer_pending = False
+        drop, self._drop_result = self._drop_result, False
+        if drop or unit_id is None or response is None:
+            self._next()
             return
-        self._next()
+        if not self._answer(unit_id, response, ended):
+            self._next()
 
     def _answer(self, unit_id: int, response: bytes, ended: float) -> bool:
         """Send now, or at `ended + turnaround`; True when it had to wait."""
@@ -135,12 +161,14 @@ class RtuLink:
             self._write(frame)
             return False
         self._busy = True
+        self._answer_pending = True
         call_at = self._call_at or loop.call_at
         self._timer = call_at(due, self._send_then_next, frame)
         return True
 
     def _send_then_next(self, frame: bytes) -> None:
         self._timer = None
+        self._answer_pending = False
         self._write(frame)
         self._next()
 
