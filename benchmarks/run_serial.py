@@ -2,7 +2,8 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/run_serial.py [--duration 3] [--baud 115200] [--markdown]
+    .venv/bin/python benchmarks/run_serial.py [--duration 3] [--repeat 5] [--nice -15]
+                                              [--baud 115200] [--markdown]
 
 Every server is ``scripts/serve`` (the protocol core only, its simulator map) in its own
 process; the master is this process, closed loop (one request in flight), FC3 x10 and x125 at
@@ -277,7 +278,12 @@ def main() -> None:
     parser.add_argument("--baud", type=int, default=115200)
     parser.add_argument("--repeat", type=int, default=1, help="runs per scenario; fastest shown")
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument(
+        "--nice", type=int, default=0, help="niceness of this process and the servers (root: <0)"
+    )
     args = parser.parse_args()
+    if args.nice:
+        os.nice(args.nice)  # the servers, started later, inherit it
     load = os.getloadavg()[0]
     runs: list[Callable[[], Result]] = [
         lambda count=count: bench_serial(count, args.baud, args.duration) for count in (10, 125)
@@ -290,7 +296,8 @@ def main() -> None:
     results = [max((run() for _ in range(args.repeat)), key=lambda r: r.rate) for run in runs]
     print(
         f"python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"fastest of {args.repeat} x {args.duration:g} s, load average {load:.1f} at start "
+        f"fastest of {args.repeat} x {args.duration:g} s, nice {os.nice(0)}, "
+        f"load average {load:.1f} at start "
         f"/ {os.getloadavg()[0]:.1f} at end on {os.cpu_count()} CPUs"
     )
     print(table(results, args.baud, args.markdown))
