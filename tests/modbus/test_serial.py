@@ -7,6 +7,7 @@ import asyncio
 import errno
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from pymodbus.client import AsyncModbusSerialClient
@@ -29,6 +30,7 @@ from custom_components.modbus_server.modbus.transport import (
     SerialSettings,
     silence_time,
 )
+from custom_components.modbus_server.modbus.transport.serial import Parity
 from custom_components.modbus_server.modbus.transport.timer import PreciseTimer
 
 from ..conftest import require_tool
@@ -105,9 +107,9 @@ async def test_pymodbus_serial_client_uses_every_function_code(
     ("baudrate", "parity", "stopbits"), [(115200, "N", 2), (9600, "E", 1), (1200, "O", 1)]
 )
 async def test_pymodbus_serial_client_at_other_line_settings(
-    pty: tuple[str, str], memory: Memory, baudrate: int, parity: str, stopbits: int
+    pty: tuple[str, str], memory: Memory, baudrate: int, parity: Parity, stopbits: Literal[1, 2]
 ) -> None:
-    settings = SerialSettings(pty[0], baudrate=baudrate, parity=parity, stopbits=stopbits)  # type: ignore[arg-type]
+    settings = SerialSettings(pty[0], baudrate=baudrate, parity=parity, stopbits=stopbits)
     async with SerialLine(mapped_server(memory, unit_id=1), settings):
         client = await pymodbus_serial(pty[1], baudrate, stopbits)
         try:
