@@ -21,8 +21,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from struct import Struct, error as StructError
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from .area import Area
 from .device import (
@@ -42,6 +41,7 @@ from .exceptions import (
     ServerDeviceBusy,
     ServerDeviceFailure,
 )
+from .lifecycle import StartStop
 from .loglimit import LogLimiter
 from .pdu import (
     DIAG_RETURN_QUERY_DATA,
@@ -125,7 +125,7 @@ class _Served:
         )
 
 
-class Server:
+class Server(StartStop):
     """A Modbus TCP server that owns no data: every access goes to a device's callbacks.
 
     Each `Device` answers its unit ids (or any unit id, when it is the only one). Its
@@ -270,20 +270,6 @@ class Server:
             connection.abort()
         for server in servers:
             await server.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        """Start on entering the context."""
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop on leaving the context."""
-        await self.stop()
 
     @property
     def is_serving(self) -> bool:

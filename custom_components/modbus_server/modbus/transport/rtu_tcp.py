@@ -16,9 +16,8 @@ import logging
 import socket
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Self
 
+from ..lifecycle import StartStop
 from ..server import Server
 from ..stats import ClientInfo, LineCounters
 from .rtu_link import RtuLink
@@ -78,7 +77,7 @@ class _RtuStream(asyncio.Protocol):
             self.transport.abort()
 
 
-class RtuOverTcpListener:
+class RtuOverTcpListener(StartStop):
     """Listens for gateways that connect and forward an RTU master's requests."""
 
     def __init__(
@@ -120,20 +119,6 @@ class RtuOverTcpListener:
             stream.close()
         await listener.wait_closed()
 
-    async def __aenter__(self) -> Self:
-        """Start on entering the context."""
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop on leaving the context."""
-        await self.stop()
-
     @property
     def port(self) -> int:
         """The bound port (after `start()`), or the configured one."""
@@ -172,7 +157,7 @@ class RtuOverTcpListener:
         self._streams.discard(stream)
 
 
-class RtuOverTcpDialer:
+class RtuOverTcpDialer(StartStop):
     """Dials a gateway's TCP server and serves the RTU master behind it, reconnecting.
 
     `state` is "connecting", "connected" or "disconnected" (waiting to retry), with
@@ -225,20 +210,6 @@ class RtuOverTcpDialer:
             self._stream = None
         self.state = "disconnected"
         self.connected_since = None
-
-    async def __aenter__(self) -> Self:
-        """Start on entering the context."""
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop on leaving the context."""
-        await self.stop()
 
     async def wait_connected(self) -> None:
         """Return once connected (tests, and a caller that wants to report it)."""

@@ -19,9 +19,9 @@ import termios
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 
+from ..lifecycle import StartStop
 from ..server import Server
 from ..stats import ClientInfo, LineCounters
 from .rtu_link import RtuLink
@@ -140,7 +140,7 @@ def open_serial(settings: SerialSettings) -> int:
     return fd
 
 
-class SerialLine:
+class SerialLine(StartStop):
     """A Modbus RTU slave on one serial port, answering for the server's devices.
 
     `start()` opens the port (OSError when it cannot); if the port goes away later (a USB
@@ -178,20 +178,6 @@ class SerialLine:
             self._reopen = None
         self._close()
         self.state = "closed"
-
-    async def __aenter__(self) -> Self:
-        """Start on entering the context."""
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop on leaving the context."""
-        await self.stop()
 
     @property
     def is_serving(self) -> bool:

@@ -14,11 +14,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from ..exceptions import ModbusProtocolError
 from ..framing.mbap import MODBUS_PROTOCOL_ID, decode_frame, encode_frame
+from ..lifecycle import StartStop
 from ..server import WIRE_LOGGER, Server
 from ..stats import ClientInfo, Counters
 
@@ -27,7 +27,7 @@ TRANSPORT = "udp"
 _MAX_CLIENTS = 64  # peers remembered for diagnostics, most recent first out last
 
 
-class UdpListener:
+class UdpListener(StartStop):
     """Serves Modbus requests that arrive as UDP datagrams."""
 
     def __init__(self, server: Server, host: str | None = None, port: int = 502) -> None:
@@ -60,20 +60,6 @@ class UdpListener:
             task.cancel()
         if transport is not None:
             transport.close()
-
-    async def __aenter__(self) -> Self:
-        """Start on entering the context."""
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop on leaving the context."""
-        await self.stop()
 
     @property
     def port(self) -> int:
