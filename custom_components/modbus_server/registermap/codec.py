@@ -20,7 +20,7 @@ import math
 import struct
 from collections.abc import Callable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from .datatypes import (
     ByteOrder,
@@ -33,9 +33,6 @@ from .datatypes import (
     integer_range,
     raw_codec,
 )
-
-if TYPE_CHECKING:
-    from .points import Point
 
 _TRUE_TEXTS: Final = frozenset({"1", "on", "true", "yes"})
 _FALSE_TEXTS: Final = frozenset({"0", "off", "false", "no"})
@@ -193,18 +190,6 @@ class ValueCodec:
             return _cached_codec(data_type, **parameters)
         except TypeError:  # unhashable parameters: let the checks below explain
             return _new_codec(data_type, **parameters)
-
-    @classmethod
-    def for_point(cls, point: Point) -> ValueCodec:
-        """The codec of a point (the point must have passed validation)."""
-        return cls.build(
-            point.data_type,
-            scale=point.scale,
-            offset=point.offset,
-            word_order=point.word_order,
-            byte_order=point.byte_order,
-            length=point.length,
-        )
 
     @property
     def scaled(self) -> bool:

@@ -68,6 +68,17 @@ class Point:
         """Last address the point occupies (inclusive)."""
         return self.address + self.register_count - 1
 
+    def codec(self) -> ValueCodec:
+        """The codec of this point (the point must have passed validation)."""
+        return ValueCodec.build(
+            self.data_type,
+            scale=self.scale,
+            offset=self.offset,
+            word_order=self.word_order,
+            byte_order=self.byte_order,
+            length=self.length,
+        )
+
     @property
     def plc_address(self) -> int:
         """1-based PLC reference as a number (40001 ...; 6-digit 400001 form past 9999)."""

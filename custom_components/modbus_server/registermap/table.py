@@ -151,7 +151,7 @@ class RegisterMap:
             )
             codec = codecs.get(signature)
             if codec is None:
-                codec = codecs[signature] = ValueCodec.for_point(point)
+                codec = codecs[signature] = point.codec()
             self._codecs[id(point)] = codec
             if point.data_type is DataType.BIT:
                 bit_groups.setdefault((point.area, point.address), []).append((point, codec))
@@ -278,7 +278,7 @@ class RegisterMap:
         """The compiled codec of a point of this map (compiled on the fly for others)."""
         codec = self._codecs.get(id(point))
         if codec is None:
-            return ValueCodec.for_point(point)
+            return point.codec()
         return codec
 
     def encode(self, point: Point, value: object) -> tuple[int, ...]:
