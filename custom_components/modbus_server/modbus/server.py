@@ -8,6 +8,11 @@ callback that really waits holds back the frames behind it, so responses always
 go out in request order and a slow callback stalls only its own connection.
 Every connection's buffers are bounded and no connection holds the loop for more
 than one step (`_FRAMES_PER_STEP` frames); see `_Connection`.
+
+With `tls=` (Modbus/TCP Security, see `tls.py`) a connection is admitted (allow-list and
+limits) before any TLS byte is read, then its handshake runs in a task of its own, at most
+`max_tls_handshakes` at once and each within `tls_handshake_timeout` of the connect, so a
+stalled or slow handshake holds its own connection only; requests are read after it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import ssl
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
@@ -26,6 +32,7 @@ from typing import Any, Self
 
 from .area import Area
 from .device import (
+    FUNCTIONS_ALLOWED,
     Device,
     ReadCallback,
     Request,
@@ -65,6 +72,7 @@ from .pdu import (
     encode_write_multiple_response,
 )
 from .stats import ClientInfo, Counters, ServerStats
+from .tls import DEFAULT_TLS_PORT, role_of
 
 _LOGGER = logging.getLogger(__name__)
 # Hex dumps of every frame: enable DEBUG on this logger only.
@@ -111,15 +119,24 @@ def _encode_read(function_code: int, area: Area, count: int, values: Values) -> 
         raise ServerDeviceFailure(f"on_read returned a value outside 0..65535: {exc}") from exc
 
 
-class _Served:
-    """A device as the server serves it: its callbacks and its FC43 responder."""
+_NOTHING: frozenset[int] = frozenset()
 
-    __slots__ = ("device", "device_id", "on_read", "on_write")
+
+class _Served:
+    """A device as the server serves it: its callbacks, FC43 responder, allowed functions."""
+
+    __slots__ = ("allowed", "device", "device_id", "on_read", "on_write")
 
     def __init__(self, device: Device) -> None:
         self.device = device
         self.on_read = device.on_read
         self.on_write = device.on_write
+        # role -> function codes it may use here; None: no role-based authorization
+        self.allowed = (
+            None
+            if device.rights is None
+            else {role: FUNCTIONS_ALLOWED[rights] for role, rights in device.rights.items()}
+        )
         self.device_id = DeviceIdentificationResponder(
             device.identification or DeviceIdentification()
         )
@@ -138,13 +155,17 @@ class Server:
     `on_read`/`on_write`/`unit_id`/`device_identification` are the shorthand for a server
     with a single device (`unit_id=None`: any unit id). `devices` can be replaced while
     serving; a request is served entirely by the devices it found when it arrived.
+
+    `tls` (a context from `tls.server_context`) serves Modbus/TCP Security instead of plain
+    Modbus TCP, on port 802 unless `port` says otherwise; each client's certificate role is
+    `request.client.role`, which the devices' `rights` check.
     """
 
     def __init__(
         self,
         *,
         host: str | Sequence[str] | None = None,
-        port: int = 502,
+        port: int | None = None,
         devices: Iterable[Device] = (),
         on_read: ReadCallback | None = None,
         on_write: WriteCallback | None = None,
@@ -157,12 +178,17 @@ class Server:
         allowed_clients: Iterable[str] | None = None,
         callback_timeout: float = 10.0,
         timeout_exception: type[ModbusExceptionResponse] = ServerDeviceBusy,
+        tls: ssl.SSLContext | None = None,
+        tls_handshake_timeout: float = 10.0,
+        max_tls_handshakes: int = 8,
     ) -> None:
         """Configure the server; nothing is bound until `start()`."""
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         if max_connections_per_host is not None and max_connections_per_host < 1:
             raise ValueError("max_connections_per_host must be at least 1 (or None)")
+        if max_tls_handshakes < 1:
+            raise ValueError("max_tls_handshakes must be at least 1")
         devices = list(devices)
         if on_read is not None:
             if devices:
@@ -180,7 +206,10 @@ class Server:
         self._hosts: list[str | None] = (
             [host] if host is None or isinstance(host, str) else list(host)
         )
-        self._port = port
+        self._port = port if port is not None else DEFAULT_TLS_PORT if tls else 502
+        self.tls = tls
+        self.tls_handshake_timeout = tls_handshake_timeout
+        self._handshakes = asyncio.Semaphore(max_tls_handshakes)
         self._by_unit: dict[int, _Served] = {}
         self._any_unit: _Served | None = None
         self.devices = devices
@@ -368,6 +397,20 @@ class Server:
                 del self._connections_per_host[connection.host_key]
             self._closed_counters.add(connection.info.counters)
 
+    def _refuse_tls(self, connection: _Connection, reason: str, detail: object) -> None:
+        """Count and log a connection closed before its TLS handshake gave it a role."""
+        self._rejections[reason] += 1
+        self._forget(connection)
+        self._log_per_host(
+            logging.INFO,
+            (reason, connection.host_key),
+            "Refused Modbus/TLS client %s:%s (%s): %s",
+            connection.info.host,
+            connection.info.port,
+            reason,
+            detail,
+        )
+
     def _log_per_host(self, level: int, key: tuple[str, ...], message: str, *args: object) -> None:
         """Log what a client can repeat at will: the first, then one line per key a minute."""
         held = self._log_limiter.allow(key)
@@ -409,7 +452,10 @@ class Server:
                 return None
             return _exception(function_code, GatewayTargetFailedToRespond())
         handler = self._handlers.get(function_code)
-        if handler is None:
+        allowed = served.allowed
+        if handler is None or (
+            allowed is not None and function_code not in allowed.get(client.role, _NOTHING)
+        ):
             return _exception(function_code, IllegalFunction())
         try:
             return handler(served, Request(client, unit_id, function_code), pdu)
@@ -616,11 +662,16 @@ class _Connection(asyncio.Protocol):
     `_MAX_UNSERVED_INPUT` bytes wait: a client that floods requests or stops reading ends up
     blocked by TCP. Per connection, at most `_MAX_UNSERVED_INPUT` plus one `recv()` of input
     and `_WRITE_HIGH_WATER` plus one step of responses are buffered, whatever the callbacks do.
+
+    TLS: `_transport` stays None until the handshake (`_start_tls`) gave the connection its
+    TLS transport and role; until then nothing is served and `_raw` is the TCP transport.
     """
 
     def __init__(self, server: Server) -> None:
         self._server = server
         self._transport: asyncio.Transport | None = None
+        self._raw: asyncio.Transport | None = None
+        self._handshake: asyncio.Task[None] | None = None
         self._buffer = b""
         self._offset = 0  # start of the unserved bytes in _buffer
         self._pending: asyncio.Task[None] | None = None
@@ -642,17 +693,79 @@ class _Connection(asyncio.Protocol):
         if not self._server._admit(self):
             transport.abort()
             return
+        context = self._server.tls
+        if context is None:
+            self._open(transport)
+            return
+        self.info.transport = "tls"
+        self._raw = transport
+        transport.pause_reading()  # start_tls takes over reading
+        self._handshake = asyncio.get_running_loop().create_task(
+            self._start_tls(transport, context)
+        )
+
+    def _open(self, transport: asyncio.Transport) -> None:
+        """Start serving on `transport` (TCP, or TLS once its handshake is done)."""
         self._transport = transport
         transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
-        _LOGGER.debug("Modbus client %s:%s connected", self.info.host, self.info.port)
+        _LOGGER.debug(
+            "Modbus client %s:%s connected (%s, role %s)",
+            self.info.host,
+            self.info.port,
+            self.info.transport,
+            self.info.role,
+        )
         if self._server.idle_timeout:
             self._last_activity = time.monotonic()
             self._schedule_idle_check(self._server.idle_timeout)
+        if self._buffer:  # sent with the handshake's last flight
+            self._serve()
+
+    async def _start_tls(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
+        """Handshake (bounded in number and time), then read the role and start serving.
+
+        The handshake runs in this task, so a client that stalls it only holds its own
+        connection and one of the server's handshake slots, for `tls_handshake_timeout` at
+        most (waiting for a slot included).
+        """
+        server = self._server
+        timeout = server.tls_handshake_timeout
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                async with server._handshakes:
+                    transport = await loop.start_tls(
+                        raw, self, context, server_side=True, ssl_handshake_timeout=timeout
+                    )
+        except TimeoutError:
+            raw.abort()
+            server._refuse_tls(self, "tls_handshake_timeout", f"no handshake within {timeout} s")
+            return
+        except OSError as exc:  # ssl.SSLError, ConnectionError: start_tls closed raw already
+            raw.abort()
+            server._refuse_tls(self, "tls_handshake_failed", exc)
+            return
+        ssl_object: ssl.SSLObject | None = (
+            None if transport is None else transport.get_extra_info("ssl_object")
+        )
+        der = None if ssl_object is None else ssl_object.getpeercert(binary_form=True)
+        if transport is None or ssl_object is None or der is None or transport.is_closing():
+            raw.abort()
+            server._refuse_tls(self, "tls_handshake_failed", "connection lost")
+            return
+        try:
+            self.info.role = role_of(der)
+        except ValueError as exc:
+            transport.abort()
+            server._refuse_tls(self, "tls_role_invalid", exc)
+            return
+        self.info.subject = _subject(ssl_object.getpeercert() or {})
+        self._open(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server._forget(self)
         self._transport = None
-        for handle in (self._idle_handle, self._next_step, self._pending):
+        for handle in (self._idle_handle, self._next_step, self._pending, self._handshake):
             if handle is not None:
                 handle.cancel()
         _LOGGER.debug("Modbus client %s:%s disconnected", self.info.host, self.info.port)
@@ -668,8 +781,6 @@ class _Connection(asyncio.Protocol):
         self._schedule_step()
 
     def data_received(self, data: bytes) -> None:
-        if self._transport is None:
-            return
         info = self.info
         info.counters.bytes_received += len(data)
         if WIRE_LOGGER.isEnabledFor(logging.DEBUG):
@@ -677,7 +788,7 @@ class _Connection(asyncio.Protocol):
         if self._offset < len(self._buffer):
             data = self._buffer[self._offset :] + data
         self._buffer, self._offset = data, 0
-        if self._next_step is None:
+        if self._next_step is None and self._transport is not None:
             self._serve()
 
     # --- serving --------------------------------------------------------------------
@@ -821,9 +932,28 @@ class _Connection(asyncio.Protocol):
         self._schedule_idle_check(max(timeout - idle, 0.05))
 
     def abort(self) -> None:
-        """Drop the connection at once (server shutdown)."""
-        if self._transport is not None:
-            self._transport.abort()
+        """Drop the connection at once (server shutdown), handshaking or not."""
+        transport = self._transport or self._raw
+        if transport is not None:
+            transport.abort()
+
+
+_SUBJECT_KEYS = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+}
+
+
+def _subject(certificate: dict[str, Any]) -> str:
+    """A verified peer certificate's subject as `CN=plc-1,O=Plant` (most specific first)."""
+    subject = certificate.get("subject", ())
+    return ",".join(
+        f"{_SUBJECT_KEYS.get(key, key)}={value}" for rdn in reversed(subject) for key, value in rdn
+    )
 
 
 def _host_key(host: str) -> str:

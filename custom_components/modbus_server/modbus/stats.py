@@ -53,8 +53,10 @@ class ClientInfo:
     connection_id: int
     counters: Counters = field(default_factory=Counters)
     unit_id: int = 0  # of the latest request
-    transport: str = "tcp"
+    transport: str = "tcp"  # or "tls"
     last_request: float | None = None  # epoch seconds of the last response sent
+    role: str | None = None  # TLS: the certificate's role; None = the NULL role (and plain TCP)
+    subject: str | None = None  # TLS: the client certificate's subject, e.g. "CN=plc-1"
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for diagnostics."""
