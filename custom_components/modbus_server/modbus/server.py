@@ -11,8 +11,9 @@ than one step (`_FRAMES_PER_STEP` frames); see `_Connection`.
 
 With `tls=` (Modbus/TCP Security, see `tls.py`) a connection is admitted (allow-list and
 limits) before any TLS byte is read, then its handshake runs in a task of its own, at most
-`max_tls_handshakes` at once and each within `tls_handshake_timeout` of the connect, so a
-stalled or slow handshake holds its own connection only; requests are read after it.
+`max_tls_handshakes` at once (the others wait their turn) and each within
+`tls_handshake_timeout`, so a stalled or slow handshake holds its own connection and slot
+only; requests are read after it.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ class Server:
         timeout_exception: type[ModbusExceptionResponse] = ServerDeviceBusy,
         tls: ssl.SSLContext | None = None,
         tls_handshake_timeout: float = 10.0,
-        max_tls_handshakes: int = 8,
+        max_tls_handshakes: int = 16,
     ) -> None:
         """Configure the server; nothing is bound until `start()`."""
         if max_connections < 1:
@@ -724,19 +725,18 @@ class _Connection(asyncio.Protocol):
     async def _start_tls(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
         """Handshake (bounded in number and time), then read the role and start serving.
 
-        The handshake runs in this task, so a client that stalls it only holds its own
-        connection and one of the server's handshake slots, for `tls_handshake_timeout` at
-        most (waiting for a slot included).
+        The handshake runs in this task, so a client that stalls it holds only its own
+        connection and one of the `max_tls_handshakes` slots, for `tls_handshake_timeout` at
+        most; a connection waiting for a slot has read nothing and costs nothing but itself.
         """
         server = self._server
         timeout = server.tls_handshake_timeout
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(timeout):
-                async with server._handshakes:
-                    transport = await loop.start_tls(
-                        raw, self, context, server_side=True, ssl_handshake_timeout=timeout
-                    )
+            async with server._handshakes, asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    raw, self, context, server_side=True, ssl_handshake_timeout=timeout
+                )
         except TimeoutError:
             raw.abort()
             server._refuse_tls(self, "tls_handshake_timeout", f"no handshake within {timeout} s")
