@@ -10,6 +10,9 @@ In process (no socket, so the bridge's own cost is measured), on a bare ``HomeAs
   switches) read as one FC3 block of 125 registers, from the encoded view (``cache=True``, the
   default) and from ``hass.states`` on every request (``cache=False``); then what the view costs
   per state change of a mapped entity (against a change of an unmapped one);
+* staleness: 500 uint16 points (one sensor each) read as FC3 blocks of 125 registers with
+  staleness off and on (`stale_after=60`, nothing stale: the read path is the same slice), what
+  a same-value report (`state_reported`) costs with it on, and one timer scan of the 500;
 * writes: a PLC rewriting 10 unchanged float32 set-points every scan (one FC16 of 20
   registers) with the default write mode (``on_change``: nothing is called) and with
   ``always`` (10 service calls and 10 events per write; the service is a no-op).
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import sys
 import tempfile
 import time
@@ -100,6 +104,37 @@ async def async_rate(call: Callable[[], Awaitable[object]], seconds: float) -> t
             return count / (now - start), count
 
 
+def staleness_bench(hass: HomeAssistant, seconds: float) -> None:
+    """Read path and report cost of 500 points with staleness off and on."""
+    points = []
+    for index in range(500):
+        entity_id = f"sensor.u{index}"
+        hass.states.async_set(entity_id, str(index))
+        points.append(
+            Point(
+                area=HR, address=index, data_type=DataType.UINT16, source=entity_id, key=entity_id
+            )
+        )
+    off = make_bridge(hass, points)
+    on = make_bridge(hass, points, stale_after=60.0)
+    blocks = itertools.cycle(range(0, 500, 125))
+    reads = {
+        name: rate(lambda b=bridge: b.on_read(None, HR, next(blocks), 125), seconds)  # type: ignore[misc]
+        for name, bridge in (("staleness off", off), ("staleness on (60 s)", on))
+    }
+    assert on.on_read(None, HR, 0, 125) == off.on_read(None, HR, 0, 125)
+    # A same-value write fires state_reported: only the bridge with staleness on listens.
+    report = rate(lambda: hass.states.async_set("sensor.u7", "7"), seconds)
+    unheard = rate(lambda: hass.states.async_set("sensor.other", "7"), seconds)
+    scan = rate(lambda: on.staleness.scan(arm=True), seconds)
+    print()
+    print("FC3 x125 over 500 points   reads/s   us/read")
+    for name, value in reads.items():
+        print(f"{name:<24} {value:>10,.0f}  {1e6 / value:8.1f}")
+    print(f"same-value report with staleness on: {1e6 / report - 1e6 / unheard:.1f} us")
+    print(f"timer scan of 500 points: {1e6 / scan:.1f} us")
+
+
 async def bench(seconds: float) -> None:
     """Run every measurement and print the tables."""
     hass = HomeAssistant(tempfile.mkdtemp())
@@ -118,6 +153,8 @@ async def bench(seconds: float) -> None:
         for name, value in (("encoded view", cache_rate), ("hass.states", direct_rate)):
             print(f"{name:<24} {value:>10,.0f}  {1e6 / value:8.1f}")
         print(f"view update per state change: {1e6 / mapped - 1e6 / unmapped:.1f} us")
+
+        staleness_bench(hass, seconds)
 
         async def no_op(call: ServiceCall) -> None:
             return None

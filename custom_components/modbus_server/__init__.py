@@ -22,6 +22,7 @@ from .const import (
     CONF_MAX_CONNECTIONS,
     CONF_MAX_CONNECTIONS_PER_HOST,
     CONF_READ_ONLY,
+    CONF_STALE_AFTER,
     CONF_UNIT_ID,
     CONF_UNMAPPED,
     CONF_WRITE_MODE,
@@ -89,6 +90,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         write_timeout=float(data.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
         write_modes={
             subentry_id: subentry.data.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT)
+            for subentry_id, subentry in entry.subentries.items()
+        },
+        # The server entry is its one device: its default, each row's override.
+        stale_after=float(data.get(CONF_STALE_AFTER) or 0) or None,
+        row_stale_after={
+            subentry_id: subentry.data.get(CONF_STALE_AFTER)
             for subentry_id, subentry in entry.subentries.items()
         },
         entry_id=entry.entry_id,

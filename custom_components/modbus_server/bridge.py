@@ -16,6 +16,10 @@ SCADA polls far more often than most entities change. The view is updated synchr
 inside the state change dispatch, so a read right after `hass.states.async_set` already sees
 the new value. Pass `cache=False` to serve every read from `hass.states` directly.
 
+A source that has not reported within its row's maximum age (`stale_after`, see
+`staleness.py`) reads as unavailable: its points are re-encoded when its timer finds them stale
+and again on its next report, so the read path stays a slice and reads no clock.
+
 Writes, in order, everything that can refuse before anything is applied:
 
 1. `RegisterMap.write` splits the block into per-point values (all-or-nothing; 02/03).
@@ -104,6 +108,7 @@ from .modbus import (
 from .owned import OWNED_PLATFORMS
 from .planner import PointWrite, Source, Step, effective_write_mode, plan_writes
 from .registermap import UNAVAILABLE, EncodingError, UnmappedPolicy
+from .staleness import Staleness, max_age
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -132,13 +137,17 @@ class Bridge:
         read_only: bool = False,
         write_timeout: float = DEFAULT_WRITE_TIMEOUT,
         write_modes: Mapping[str, str] | None = None,
+        stale_after: float | None = None,
+        row_stale_after: Mapping[str, float | str | None] | None = None,
         entry_id: str = "",
         cache: bool = True,
     ) -> None:
         """Index the points by source and build the encoded view from the current states.
 
         `write_modes` maps a point's key (its row) to the row's write mode (`const.WRITE_MODES`;
-        missing: the domain's default).
+        missing: the domain's default). `stale_after` is the device's maximum age of a source's
+        last report in seconds (None: never stale); `row_stale_after` maps a point's key to its
+        row's override (None or missing: the device's, 0: never, seconds: that).
         """
         self.hass = hass
         self.register_map = register_map
@@ -152,6 +161,8 @@ class Bridge:
         self._owned_points: dict[str, list[Point]] = {}
         self._modes: dict[int, str] = {}
         modes = write_modes or {}
+        row_ages = row_stale_after or {}
+        ages: dict[str, list[tuple[Point, float]]] = {}
         for point in register_map.points:
             entity_id, attribute = split_source(point.source)
             if entity_id is None:
@@ -163,6 +174,10 @@ class Bridge:
             self._sources[id(point)] = Source(entity_id, attribute, binding)
             self._modes[id(point)] = effective_write_mode(modes.get(point.key), binding)
             self._by_entity.setdefault(entity_id, []).append(point)
+            if (age := max_age(row_ages.get(point.key), stale_after)) is not None:
+                ages.setdefault(entity_id, []).append((point, age))
+        self.staleness = Staleness(hass, ages, self._async_stale_changed)
+        self.staleness.scan(arm=False)  # the view below already serves what is stale now
         self._values: dict[int, object] = {}
         self._view: dict[Area, list[int | None]] = {}
         self._holes: dict[Area, list[int]] = {}
@@ -181,7 +196,7 @@ class Bridge:
         source = self._sources.get(id(point))
         if source is None:
             return self.owned.get(point.key)
-        if source.binding is None:
+        if source.binding is None or id(point) in self.staleness.stale:
             return UNAVAILABLE
         value = source.binding.read(
             self.hass.states.get(source.entity_id), point.area, source.attribute
@@ -237,7 +252,16 @@ class Bridge:
 
     @callback
     def _async_state_changed(self, event: Event[EventStateChangedData]) -> None:
-        self._update(self._by_entity.get(event.data["entity_id"], ()))
+        entity_id = event.data["entity_id"]
+        self.staleness.async_reported(entity_id, event.time_fired_timestamp)
+        if self.cache:
+            self._update(self._by_entity.get(entity_id, ()))
+
+    @callback
+    def _async_stale_changed(self, points: Sequence[Point]) -> None:
+        """Points went stale or were revived by a same-value report: re-encode them."""
+        if self.cache:
+            self._update(points)
 
     @callback
     def _async_owned_changed(self, key: str) -> None:
@@ -245,17 +269,20 @@ class Bridge:
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
-        """Follow state changes of the mapped entities and owned values; returns the stopper."""
-        if not self.cache:
-            return lambda: None
-        unsubscribers = [self.owned.async_add_change_listener(self._async_owned_changed)]
-        if self._by_entity:
+        """Follow state changes of the mapped entities and owned values; returns the stopper.
+
+        Without the view (`cache=False`) only the reports that keep staleness current are
+        followed.
+        """
+        unsubscribers = [self.staleness.async_start()]
+        entity_ids = list(self._by_entity) if self.cache else self.staleness.entity_ids
+        if entity_ids:
             unsubscribers.append(
-                async_track_state_change_event(
-                    self.hass, list(self._by_entity), self._async_state_changed
-                )
+                async_track_state_change_event(self.hass, entity_ids, self._async_state_changed)
             )
-        self._build_view()  # states may have changed since __init__
+        if self.cache:
+            unsubscribers.append(self.owned.async_add_change_listener(self._async_owned_changed))
+            self._build_view()  # states may have changed since __init__
 
         @callback
         def stop() -> None:

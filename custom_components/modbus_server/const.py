@@ -41,7 +41,9 @@ CONF_UNIT_IDS: Final = "unit_ids"
 CONF_UNKNOWN_UNIT: Final = "unknown_unit"
 """Server: what a request for a unit id no device answers gets ('exception' 0x0B or 'silent')."""
 CONF_STALE_AFTER: Final = "stale_after"
-"""Device (and row override): seconds without a report after which a source reads unavailable."""
+"""Device (and row override): seconds without a report after which a source reads unavailable.
+
+Device: None or 0 is off. Row: None (or missing) inherits the device's, 0 is never stale."""
 CONF_IDENTIFICATION: Final = "identification"
 """Device: FC43 objects that override the defaults (vendor_name, product_code, ...)."""
 DEFAULT_UNKNOWN_UNIT: Final = "exception"

@@ -30,6 +30,8 @@ async def async_get_config_entry_diagnostics(
         "counters": server.stats.as_dict(),
         # points applied / failed / timed out / skipped as unchanged; writes refused as busy
         "writes": dict(runtime.bridge.counters),
+        # points whose source has not reported within the row's stale_after (read unavailable)
+        "stale_points": len(runtime.bridge.staleness.stale),
         "connections": [client.as_dict() for client in server.connections],
         "monitor": {
             "requests_per_minute": runtime.monitor.snapshot.requests_per_minute,

@@ -8,7 +8,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from custom_components.modbus_server.modbus import Area, Request, Server
+from custom_components.modbus_server.modbus import Area, IllegalDataAddress, Request, Server
 
 MBAP = struct.Struct(">HHHB")
 
@@ -101,3 +101,17 @@ def write_buffer_size(server: Server) -> int:
         for connection in server._connections
         if connection._transport is not None
     )
+
+
+MAPPED = 1000  # mapped_server: addresses from here on are unmapped (exception 02)
+
+
+def mapped_server(memory: Memory, **kwargs: Any) -> Server:
+    """A memory server whose addresses end at MAPPED - 1."""
+
+    def on_read(request: Request, area: Area, address: int, count: int) -> list[int]:
+        if address + count > MAPPED:
+            raise IllegalDataAddress
+        return memory.on_read(request, area, address, count)
+
+    return memory_server(memory, on_read=on_read, **kwargs)

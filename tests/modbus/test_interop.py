@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 from pathlib import Path
 
@@ -10,26 +9,16 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.pdu import ExceptionResponse
 
-from custom_components.modbus_server.modbus import Area, IllegalDataAddress, Request, Server
+from custom_components.modbus_server.modbus import Area
 
 from ..conftest import require_tool
-from .client import Memory, memory_server
-
-MAPPED = 1000  # addresses from here on are unmapped in these tests
+from .client import MAPPED, Memory, mapped_server
+from .tools import build_libmodbus_client, libmodbus_lines, mbpoll_values, run
 
 
 @pytest.fixture
 def memory() -> Memory:
     return Memory()
-
-
-def mapped_server(memory: Memory) -> Server:
-    def on_read(request: Request, area: Area, address: int, count: int) -> list[int]:
-        if address + count > MAPPED:
-            raise IllegalDataAddress
-        return memory.on_read(request, area, address, count)
-
-    return memory_server(memory, on_read=on_read)
 
 
 async def test_pymodbus_client_reads_and_writes_every_area(memory: Memory) -> None:
@@ -75,18 +64,6 @@ async def test_pymodbus_client_reads_and_writes_every_area(memory: Memory) -> No
             client.close()
 
 
-async def run(*argv: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 20)
-    return process.returncode or 0, out.decode()
-
-
-def mbpoll_values(output: str) -> list[str]:
-    return [line.split(":", 1)[1].strip() for line in output.splitlines() if line.startswith("[")]
-
-
 async def test_mbpoll_reads_and_writes_every_area(memory: Memory) -> None:
     mbpoll = require_tool("mbpoll")
     memory.data[Area.COIL][0:4] = [1, 0, 0, 1]
@@ -119,21 +96,13 @@ async def test_mbpoll_reads_and_writes_every_area(memory: Memory) -> None:
 
 
 async def test_libmodbus_client_reads_and_writes_every_area(memory: Memory, tmp_path: Path) -> None:
-    cc = require_tool("cc")
-    if not Path("/usr/include/modbus/modbus.h").exists():
-        require_tool("libmodbus-dev (modbus.h)")
-    source = Path(__file__).parent / "c" / "libmodbus_client.c"
-    binary = tmp_path / "libmodbus_client"
-    code, out = await run(
-        cc, "-O1", "-Wall", "-I/usr/include/modbus", str(source), "-o", str(binary), "-lmodbus"
-    )
-    assert code == 0, out
+    binary = await build_libmodbus_client(tmp_path)
     memory.data[Area.HOLDING_REGISTER][30] = 0x12
     memory.data[Area.COIL][0:3] = [1, 1, 0]
     async with mapped_server(memory) as server:
         code, out = await run(str(binary), str(server.port))
     assert code == 0, out
-    lines = dict(line.split(":", 1) for line in out.strip().splitlines())
+    lines = libmodbus_lines(out)
     assert lines["hr"].split() == ["10", "11", "12", "13"]
     assert lines["ir"].split() == [str(0xFFFF - i) for i in range(10, 14)]
     assert lines["co"].split() == ["1", "1", "0", "0", "0", "0", "0", "0"]

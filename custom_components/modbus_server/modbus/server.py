@@ -28,8 +28,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from struct import Struct, error as StructError
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from .area import Area
 from .device import (
@@ -50,6 +49,7 @@ from .exceptions import (
     ServerDeviceBusy,
     ServerDeviceFailure,
 )
+from .lifecycle import StartStop
 from .loglimit import LogLimiter
 from .pdu import (
     DIAG_RETURN_QUERY_DATA,
@@ -143,7 +143,7 @@ class _Served:
         )
 
 
-class Server:
+class Server(StartStop):
     """A Modbus TCP server that owns no data: every access goes to a device's callbacks.
 
     Each `Device` answers its unit ids (or any unit id, when it is the only one). Its
@@ -301,20 +301,6 @@ class Server:
         for server in servers:
             await server.wait_closed()
 
-    async def __aenter__(self) -> Self:
-        """Start on entering the context."""
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        """Stop on leaving the context."""
-        await self.stop()
-
     @property
     def is_serving(self) -> bool:
         """True while listening."""
@@ -374,10 +360,8 @@ class Server:
 
     def _refusal(self, host: str, host_key: str) -> str | None:
         """Why a connection from `host` is refused (a `_REFUSALS` key), or None."""
-        if self.allowed_networks is not None:
-            address = _ip_address(host)
-            if address is None or not any(address in net for net in self.allowed_networks):
-                return "not_allowed"
+        if not self.allows(host):
+            return "not_allowed"
         if len(self._connections) >= self.max_connections:
             return "max_connections"
         per_host = self.max_connections_per_host
@@ -623,6 +607,38 @@ class Server:
         if mei_type != MEI_READ_DEVICE_ID:
             raise IllegalFunction(f"MEI type {mei_type:#04x} not supported")
         return served.device_id.respond(read_code, object_id)
+
+    # --- for the other transports (serial line, RTU over TCP, UDP) ---------------------
+
+    def serves(self, unit_id: int) -> bool:
+        """True when a device answers `unit_id`: a serial slave stays silent otherwise."""
+        return unit_id in self._by_unit or self._any_unit is not None
+
+    def allows(self, host: str) -> bool:
+        """True when `host` passes `allowed_clients` (always, without an allow-list)."""
+        if self.allowed_networks is None:
+            return True
+        address = _ip_address(host)
+        return address is not None and any(address in net for net in self.allowed_networks)
+
+    async def broadcast(self, client: ClientInfo, pdu: bytes) -> None:
+        """Apply a broadcast (serial unit 0) write to every device; nothing is answered.
+
+        Only the write functions that need no answer are broadcast (05, 06, 15, 16, 22);
+        anything else, and any failure, is dropped, as the line gets no answer either way.
+        """
+        handler = self._handlers.get(pdu[0])
+        if handler is None or pdu[0] not in _BROADCAST_FUNCTIONS:
+            return
+        for served in [*dict.fromkeys(self._by_unit.values()), self._any_unit]:
+            if served is None or served.on_write is None:
+                continue
+            try:
+                result = handler(served, Request(client, 0, pdu[0]), pdu)
+                if not isinstance(result, bytes):
+                    await result
+            except Exception as exc:  # no answer to carry it: log and go on
+                _LOGGER.debug("Broadcast %#04x to %s failed: %r", pdu[0], served.device, exc)
 
 
 def _unchanged(response: bytes) -> bytes:
@@ -970,3 +986,15 @@ def _ip_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+# Serial broadcast (unit 0): the writes; FC 23 reads, so it is not one of them.
+_BROADCAST_FUNCTIONS = frozenset(
+    (
+        FunctionCode.WRITE_SINGLE_COIL,
+        FunctionCode.WRITE_SINGLE_REGISTER,
+        FunctionCode.WRITE_MULTIPLE_COILS,
+        FunctionCode.WRITE_MULTIPLE_REGISTERS,
+        FunctionCode.MASK_WRITE_REGISTER,
+    )
+)

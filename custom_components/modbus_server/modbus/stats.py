@@ -93,3 +93,34 @@ class ServerStats:
             "rejections": dict(sorted(self.rejections.items())),
             **self.counters.as_dict(),
         }
+
+
+@dataclass(slots=True)
+class LineCounters:
+    """What an RTU line (serial, or RTU frames over TCP) saw, beyond requests and bytes.
+
+    Frames are found on the line by length and CRC; these count what was *not* a request
+    for this server, so a shared bus can be diagnosed without a sniffer.
+    """
+
+    frames: int = 0  # CRC-valid frames: requests for any unit and other slaves' responses
+    crc_errors: int = 0  # stretches of bytes that formed no valid frame, discarded unanswered
+    discarded_bytes: int = 0  # the bytes of those stretches
+    other_units: int = 0  # requests for a unit id no device here answers: left to that slave
+    foreign_responses: int = 0  # responses of other slaves to the master, passed by
+    broadcasts: int = 0  # unit 0 writes, applied to every device, never answered
+    silence_violations: int = 0  # frames that began less than 3.5 characters after the last
+    answers_dropped: int = 0  # answers not sent: another frame came first (master moved on)
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain data for diagnostics."""
+        return {
+            "frames": self.frames,
+            "crc_errors": self.crc_errors,
+            "discarded_bytes": self.discarded_bytes,
+            "other_units": self.other_units,
+            "foreign_responses": self.foreign_responses,
+            "broadcasts": self.broadcasts,
+            "silence_violations": self.silence_violations,
+            "answers_dropped": self.answers_dropped,
+        }

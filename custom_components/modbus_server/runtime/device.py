@@ -124,6 +124,8 @@ class DeviceRuntime:
             write_modes={
                 str(row[ROW_ID]): row.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT) for row in rows
             },
+            stale_after=settings.stale_after,
+            row_stale_after={str(row[ROW_ID]): row.get(CONF_STALE_AFTER) for row in rows},
             entry_id=entry_id,
             **extra,
         )

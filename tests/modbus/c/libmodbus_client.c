@@ -1,5 +1,6 @@
 /* Interop client: exercises every area through libmodbus and prints what it got.
- * Usage: libmodbus_client PORT
+ * Usage: libmodbus_client PORT                          (Modbus TCP to 127.0.0.1)
+ *        libmodbus_client DEVICE BAUD PARITY STOPBITS   (Modbus RTU master, 8 data bits)
  * Output: one "name: values" line per step; "error name: message" on failure. */
 #include <errno.h>
 #include <modbus.h>
@@ -19,8 +20,13 @@ static void print_bits(const char *name, const uint8_t *v, int n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) return 2;
-    modbus_t *ctx = modbus_new_tcp("127.0.0.1", atoi(argv[1]));
+    modbus_t *ctx;
+    if (argc == 2)
+        ctx = modbus_new_tcp("127.0.0.1", atoi(argv[1]));
+    else if (argc == 5)
+        ctx = modbus_new_rtu(argv[1], atoi(argv[2]), argv[3][0], 8, atoi(argv[4]));
+    else
+        return 2;
     if (ctx == NULL || modbus_connect(ctx) == -1) {
         fprintf(stderr, "connect: %s\n", modbus_strerror(errno));
         return 1;
