@@ -7,50 +7,17 @@ import contextlib
 import socket
 import ssl
 import struct
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from pymodbus.client import AsyncModbusTlsClient
 from pymodbus.exceptions import ModbusException
 
 from custom_components.modbus_server.modbus import Area, Rights, Server
 from custom_components.modbus_server.modbus.tls import server_context
 
 from .client import MBAP, RawClient, frame
-from .tls_pki import Pki, Recorder, make_pki, tls_server
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-@contextlib.asynccontextmanager
-async def pymodbus_tls(
-    pki: Pki, port: int, client: str | None
-) -> AsyncIterator[tuple[AsyncModbusTlsClient, bool]]:
-    """pymodbus's TLS client with `client`'s certificate; yields (client, connected)."""
-    modbus = AsyncModbusTlsClient(
-        "127.0.0.1",
-        port=port,
-        sslctx=pki.client_context(client),
-        timeout=2,
-        retries=0,
-        reconnect_delay=0,
-    )
-    connected = await modbus.connect()
-    try:
-        yield modbus, connected
-    finally:
-        modbus.close()
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait (bounded) for something the server does after the client has seen its effect."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
+from .tls_pki import Pki, Recorder, pymodbus_tls, tls_server
+from .tools import eventually
 
 
 def test_tls_server_listens_on_port_802_by_default(pki: Pki) -> None:
@@ -163,7 +130,7 @@ async def test_expired_untrusted_and_missing_client_certificates_are_refused(
         if connected:  # TLS 1.3: the client hears of the refusal after its handshake
             with pytest.raises(ModbusException):
                 await modbus.read_holding_registers(0, count=1)
-        await until(lambda: server.stats.rejections.get("tls_handshake_failed", 0) >= 1)
+        assert await eventually(lambda: server.stats.rejections.get("tls_handshake_failed", 0) >= 1)
         assert server.connections == []
     assert memory.reads == []
 
@@ -177,7 +144,7 @@ async def test_malformed_role_extension_is_refused_not_treated_as_null_role(pki:
         if connected:
             with pytest.raises(ModbusException):
                 await modbus.read_holding_registers(0, count=1)
-        await until(lambda: server.stats.rejections.get("tls_role_invalid", 0) == 1)
+        assert await eventually(lambda: server.stats.rejections.get("tls_role_invalid", 0) == 1)
     assert memory.reads == []
 
 
@@ -192,7 +159,7 @@ async def test_plain_modbus_tcp_on_the_tls_port_gets_no_modbus_answer(pki: Pki) 
                 while chunk := await client.reader.read(1024):
                     received += chunk
         await client.close()
-        await until(lambda: server.stats.rejections.get("tls_handshake_failed", 0) == 1)
+        assert await eventually(lambda: server.stats.rejections.get("tls_handshake_failed", 0) == 1)
     # nothing, or a TLS alert record (content type 21): never an MBAP response
     assert received == b"" or received[0] == 0x15
     assert memory.reads == []
@@ -215,7 +182,7 @@ async def test_stalled_handshakes_do_not_delay_a_bystander(pki: Pki) -> None:
         half = await RawClient.connect(server.port)
         hello = _client_hello(pki)
         await half.send(hello[: len(hello) // 2])
-        await until(lambda: len(server._connections) == 2)
+        assert await eventually(lambda: len(server._connections) == 2)
         async with pymodbus_tls(pki, server.port, "viewer") as (client, connected):
             assert connected
             assert (await client.read_holding_registers(42, count=1)).registers == [42]
@@ -232,7 +199,7 @@ async def test_pending_handshakes_are_bounded_and_time_out(pki: Pki) -> None:
     memory = Recorder()
     async with tls_server(pki, memory, max_tls_handshakes=1, tls_handshake_timeout=1.0) as server:
         silent = await RawClient.connect(server.port)
-        await until(lambda: len(server._connections) == 1)
+        assert await eventually(lambda: len(server._connections) == 1)
         async with pymodbus_tls(pki, server.port, "operator") as (client, connected):
             # the server takes this handshake only once the silent one gave its slot up
             assert connected

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from pymodbus.client import AsyncModbusTlsClient
 
 from custom_components.modbus_server.certs import CertificateAuthority, Issued, chain_pem
 from custom_components.modbus_server.modbus import Area, Device, Request, Rights, Server
@@ -115,3 +117,23 @@ def tls_server(
     kwargs.setdefault("host", "127.0.0.1")
     kwargs.setdefault("port", 0)
     return Server(devices=[device], tls=pki.server_context(), **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def pymodbus_tls(
+    pki: Pki, port: int, client: str | None
+) -> AsyncIterator[tuple[AsyncModbusTlsClient, bool]]:
+    """pymodbus's TLS client with `client`'s certificate; yields (client, connected)."""
+    modbus = AsyncModbusTlsClient(
+        "127.0.0.1",
+        port=port,
+        sslctx=pki.client_context(client),
+        timeout=2,
+        retries=0,
+        reconnect_delay=0,
+    )
+    connected = await modbus.connect()
+    try:
+        yield modbus, connected
+    finally:
+        modbus.close()

@@ -633,6 +633,10 @@ class Server(StartStop):
         for served in [*dict.fromkeys(self._by_unit.values()), self._any_unit]:
             if served is None or served.on_write is None:
                 continue
+            if served.allowed is not None and pdu[0] not in served.allowed.get(
+                client.role, _NOTHING
+            ):
+                continue  # its rights do not let this client write
             try:
                 result = handler(served, Request(client, 0, pdu[0]), pdu)
                 if not isinstance(result, bytes):

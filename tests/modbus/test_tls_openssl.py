@@ -1,0 +1,117 @@
+"""The TLS server against `openssl s_client`: protocol versions, suites, client certificates."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+import pytest
+
+from ..conftest import require_tool
+from .client import frame
+from .tls_pki import Pki, Recorder, tls_server
+from .tools import eventually
+
+READ = frame(struct.pack(">BHH", 3, 10, 2), transaction_id=7)
+ANSWER = struct.pack(">HHHBBBHH", 7, 0, 7, 1, 3, 4, 10, 11)
+OLD_PROTOCOLS = "DEFAULT@SECLEVEL=0"  # lets this OpenSSL offer TLS 1.0/1.1 at all
+
+
+async def s_client(pki: Pki, port: int, *args: str, client: str | None = "operator") -> str:
+    """Run s_client, send one Modbus read once connected; return stdout (hex) + stderr."""
+    command = [require_tool("openssl"), "s_client", "-connect", f"127.0.0.1:{port}"]
+    command += ["-CAfile", str(pki.root), "-showcerts", "-tlsextdebug", *args]
+    if client is not None:
+        command += ["-cert", str(pki.cert(client)), "-key", str(pki.key(client))]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(READ)
+    await process.stdin.drain()
+    # stdin stays open until the answer (or the server's close) came back
+    out = b""
+    async with asyncio.timeout(10):
+        while ANSWER not in out and (chunk := await process.stdout.read(4096)):
+            out += chunk
+    process.stdin.close()
+    rest, err = await asyncio.wait_for(process.communicate(), 10)
+    out += rest
+    verdict = "ANSWERED" if ANSWER in out else "NO ANSWER"
+    return f"{verdict}\n{out.decode(errors='replace')}\n{err.decode()}"
+
+
+@pytest.mark.parametrize(
+    ("args", "protocol", "cipher"),
+    [
+        (["-tls1_3"], "TLSv1.3", "TLS_AES_256_GCM_SHA384"),
+        (["-tls1_2"], "TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384"),
+        (["-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"], "TLSv1.2", None),  # R-14
+        (["-tls1_2", "-cipher", "ECDHE-RSA-CHACHA20-POLY1305"], "TLSv1.2", None),
+    ],
+)
+async def test_tls_1_2_and_1_3_are_answered(
+    pki: Pki, args: list[str], protocol: str, cipher: str | None
+) -> None:
+    memory = Recorder()
+    async with tls_server(pki, memory) as server:
+        output = await s_client(pki, server.port, *args)
+    assert output.startswith("ANSWERED"), output
+    assert f"Protocol  : {protocol}" in output
+    assert f"Cipher is {cipher or args[-1]}" in output
+    assert memory.roles == ["Operator"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-tls1", "-cipher", OLD_PROTOCOLS],
+        ["-tls1_1", "-cipher", OLD_PROTOCOLS],
+        ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA"],  # HMAC-SHA-1 (R-50)
+        ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA384"],  # CBC, not an offered suite
+        ["-tls1_2", "-cipher", "AES128-GCM-SHA256"],  # no forward secrecy
+        ["-tls1_2", "-cipher", f"NULL-SHA256:{OLD_PROTOCOLS}"],  # NULL (R-37)
+    ],
+)
+async def test_old_protocols_and_weak_suites_are_refused(pki: Pki, args: list[str]) -> None:
+    memory = Recorder()
+    async with tls_server(pki, memory) as server:
+        output = await s_client(pki, server.port, *args)
+        # the server saw the ClientHello and refused it (not the client declining to try)
+        assert await eventually(lambda: server.stats.rejections == {"tls_handshake_failed": 1})
+    assert output.startswith("NO ANSWER"), output
+    assert "Cipher is (NONE)" in output
+    assert memory.reads == []
+
+
+@pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
+async def test_a_client_without_certificate_is_refused(pki: Pki, version: str) -> None:
+    memory = Recorder()
+    async with tls_server(pki, memory) as server:
+        output = await s_client(pki, server.port, version, client=None)
+        assert await eventually(lambda: server.stats.rejections == {"tls_handshake_failed": 1})
+    assert output.startswith("NO ANSWER"), output
+    assert memory.reads == []
+
+
+async def test_server_sends_its_whole_chain(pki: Pki) -> None:
+    """The client trusts only the root: the intermediate must come from the server (R-46)."""
+    async with tls_server(pki, Recorder()) as server:
+        output = await s_client(pki, server.port, "-tls1_3")
+    assert " 0 s:CN = modbus-server" in output
+    assert " 1 s:CN = Test Intermediate CA" in output
+    assert "Verify return code: 0 (ok)" in output
+
+
+async def test_secure_renegotiation_and_max_fragment_length_512(pki: Pki) -> None:
+    """RFC 5746 is announced (R-60); a client's 512-byte fragment request is granted (R-57)."""
+    async with tls_server(pki, Recorder()) as server:
+        output = await s_client(pki, server.port, "-tls1_2", "-maxfraglen", "512")
+    assert output.startswith("ANSWERED"), output
+    assert "Secure Renegotiation IS supported" in output
+    # the server's max_fragment_length extension, code 1 = 2^9 bytes
+    assert 'TLS server extension "max fragment length" (id=1), len=1\n0000 - 01' in output
