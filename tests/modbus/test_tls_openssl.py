@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from pathlib import Path
 
 import pytest
 
 from ..conftest import require_tool
 from .client import frame
 from .tls_pki import Pki, Recorder, tls_server
-from .tools import eventually
+from .tools import eventually, run
 
 READ = frame(struct.pack(">BHH", 3, 10, 2), transaction_id=7)
 ANSWER = struct.pack(">HHHBBBHH", 7, 0, 7, 1, 3, 4, 10, 11)
@@ -115,3 +116,30 @@ async def test_secure_renegotiation_and_max_fragment_length_512(pki: Pki) -> Non
     assert "Secure Renegotiation IS supported" in output
     # the server's max_fragment_length extension, code 1 = 2^9 bytes
     assert 'TLS server extension "max fragment length" (id=1), len=1\n0000 - 01' in output
+
+
+async def test_a_client_certificate_made_with_the_openssl_cli_carries_its_role(
+    pki: Pki, tmp_path: Path
+) -> None:
+    """The role extension as the README shows it for openssl: `ASN1:UTF8String:<role>`."""
+    openssl = require_tool("openssl")
+    key, csr, cert, ext = (tmp_path / name for name in ("c.key", "c.csr", "c.pem", "ext.cnf"))
+    ext.write_text(
+        "extendedKeyUsage = clientAuth\n1.3.6.1.4.1.50316.802.1 = ASN1:UTF8String:Viewer\n"
+    )
+    root_key = str(pki.directory / "root.key")
+    for argv in (
+        ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", str(key), "-subj", "/CN=openssl-viewer", "-out", str(csr)],
+        ["x509", "-req", "-in", str(csr), "-CA", str(pki.root), "-CAkey", root_key,
+         "-days", "30", "-extfile", str(ext), "-out", str(cert)],
+    ):  # fmt: skip
+        code, out = await run(openssl, *argv)
+        assert code == 0, out
+    (pki.directory / "openssl_viewer.pem").write_bytes(cert.read_bytes())
+    (pki.directory / "openssl_viewer.key").write_bytes(key.read_bytes())
+    memory = Recorder()
+    async with tls_server(pki, memory) as server:
+        output = await s_client(pki, server.port, "-tls1_3", client="openssl_viewer")
+    assert output.startswith("ANSWERED"), output
+    assert memory.roles == ["Viewer"]

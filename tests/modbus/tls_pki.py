@@ -68,6 +68,7 @@ def make_pki(directory: Path) -> Pki:
         "bad_role": _client_with_extension(root, b"\x04\x08Operator"),  # OCTET STRING
     }
     (directory / "root.pem").write_bytes(root.certificate_pem)
+    (directory / "root.key").write_bytes(root.key_pem())  # to sign with openssl x509
     (directory / "server.pem").write_bytes(chain_pem(server, intermediate))
     (directory / "server.key").write_bytes(server.key_pem())
     for name, issued in clients.items():
