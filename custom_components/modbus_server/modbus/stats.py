@@ -81,7 +81,8 @@ class ServerStats:
     connections: int
     connections_total: int
     connections_rejected: int
-    # "not_allowed", "max_connections", "max_connections_per_host": refusals of each
+    # "not_allowed", "max_connections", "max_connections_per_host": refusals of each;
+    # TLS: "tls_handshake_failed", "tls_handshake_timeout", "tls_role_invalid"
     rejections: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
