@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -101,3 +102,21 @@ async def test_bad_tls_options_end_with_a_message(args: list[str], message: str)
     code, out = await run(str(SERVE), *args)
     assert code == 2
     assert message in out
+
+
+async def test_simulator_takes_file_paths_relative_to_the_callers_directory(pki: Pki) -> None:
+    process = await asyncio.create_subprocess_exec(
+        str(SERVE),
+        *("--transport", "tls", "--port", "0", "--cert", pki.server_chain.name),
+        *("--key", pki.server_key.name, "--ca", pki.root.name),
+        cwd=pki.directory,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    try:
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+    finally:
+        process.terminate()
+        await process.wait()
+    assert line.startswith("ready: tls on 127.0.0.1:"), line
