@@ -68,17 +68,19 @@ async def test_tls_1_2_and_1_3_are_answered(
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "alert"),
     [
-        ["-tls1", "-cipher", OLD_PROTOCOLS],
-        ["-tls1_1", "-cipher", OLD_PROTOCOLS],
-        ["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA"],  # HMAC-SHA-1
-        ["-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA384"],  # CBC, not an offered suite
-        ["-tls1_2", "-cipher", "AES128-GCM-SHA256"],  # no forward secrecy
-        ["-tls1_2", "-cipher", f"NULL-SHA256:{OLD_PROTOCOLS}"],  # NULL
+        (["-tls1", "-cipher", OLD_PROTOCOLS], "alert protocol version"),
+        (["-tls1_1", "-cipher", OLD_PROTOCOLS], "alert protocol version"),
+        (["-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA"], "alert handshake failure"),
+        (["-tls1_2", "-cipher", "ECDHE-RSA-AES256-SHA384"], "alert handshake failure"),  # CBC
+        (["-tls1_2", "-cipher", "AES128-GCM-SHA256"], "alert handshake failure"),  # no ECDHE
+        (["-tls1_2", "-cipher", "ECDHE-RSA-NULL-SHA@SECLEVEL=0"], "alert handshake failure"),
     ],
 )
-async def test_old_protocols_and_weak_suites_are_refused(pki: Pki, args: list[str]) -> None:
+async def test_old_protocols_and_weak_suites_are_refused_with_an_alert(
+    pki: Pki, args: list[str], alert: str
+) -> None:
     memory = Recorder()
     async with tls_server(pki, memory) as server:
         output = await s_client(pki, server.port, *args)
@@ -86,16 +88,30 @@ async def test_old_protocols_and_weak_suites_are_refused(pki: Pki, args: list[st
         assert await eventually(lambda: server.stats.rejections == {"tls_handshake_failed": 1})
     assert output.startswith("NO ANSWER"), output
     assert "Cipher is (NONE)" in output
+    assert alert in output  # sent by the server: a fatal alert, then the close
     assert memory.reads == []
 
 
-@pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
-async def test_a_client_without_certificate_is_refused(pki: Pki, version: str) -> None:
+@pytest.mark.parametrize(
+    ("version", "client", "alert"),
+    [
+        ("-tls1_2", None, "alert handshake failure"),
+        ("-tls1_3", None, "alert certificate required"),
+        ("-tls1_2", "expired", "alert certificate expired"),
+        ("-tls1_3", "expired", "alert certificate expired"),
+        ("-tls1_2", "other_ca", "alert unknown ca"),
+        ("-tls1_3", "other_ca", "alert unknown ca"),
+    ],
+)
+async def test_missing_expired_and_untrusted_client_certificates_get_a_fatal_alert(
+    pki: Pki, version: str, client: str | None, alert: str
+) -> None:
     memory = Recorder()
     async with tls_server(pki, memory) as server:
-        output = await s_client(pki, server.port, version, client=None)
+        output = await s_client(pki, server.port, version, client=client)
         assert await eventually(lambda: server.stats.rejections == {"tls_handshake_failed": 1})
     assert output.startswith("NO ANSWER"), output
+    assert alert in output
     assert memory.reads == []
 
 

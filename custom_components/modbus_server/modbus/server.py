@@ -10,10 +10,10 @@ Every connection's buffers are bounded and no connection holds the loop for more
 than one step (`_FRAMES_PER_STEP` frames); see `_Connection`.
 
 With `tls=` (Modbus/TCP Security, see `tls.py`) a connection is admitted (allow-list and
-limits) before any TLS byte is read, then its handshake runs in a task of its own, at most
-`max_tls_handshakes` at once (the others wait their turn) and each within
-`tls_handshake_timeout`, so a stalled or slow handshake holds its own connection and slot
-only; requests are read after it.
+limits) before any TLS byte is read; its handshake then advances inside `data_received` as
+its bytes arrive (`tls.TlsTransport`), at most `max_tls_handshakes` at once (the others are
+not read until a slot frees) and each within `tls_handshake_timeout`, so a stalled or slow
+handshake holds its own connection and slot only; requests are read after it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import ipaddress
 import logging
 import ssl
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -73,7 +73,7 @@ from .pdu import (
     encode_write_multiple_response,
 )
 from .stats import ClientInfo, Counters, ServerStats
-from .tls import DEFAULT_TLS_PORT, role_of
+from .tls import DEFAULT_TLS_PORT, TlsTransport, role_of
 
 _LOGGER = logging.getLogger(__name__)
 # Hex dumps of every frame: enable DEBUG on this logger only.
@@ -210,7 +210,9 @@ class Server(StartStop):
         self._port = port if port is not None else DEFAULT_TLS_PORT if tls else 502
         self.tls = tls
         self.tls_handshake_timeout = tls_handshake_timeout
-        self._handshakes = asyncio.Semaphore(max_tls_handshakes)
+        self.max_tls_handshakes = max_tls_handshakes
+        self._handshaking: set[_Connection] = set()  # holding a handshake slot
+        self._handshake_queue: deque[_Connection] = deque()  # waiting for one, not read
         self._by_unit: dict[int, _Served] = {}
         self._any_unit: _Served | None = None
         self.devices = devices
@@ -374,7 +376,31 @@ class Server(StartStop):
         self._next_connection_id += 1
         return connection_id
 
+    def _queue_handshake(self, connection: _Connection) -> None:
+        """Give `connection` a handshake slot now, or once one frees (FIFO)."""
+        if len(self._handshaking) < self.max_tls_handshakes:
+            self._handshaking.add(connection)
+            connection._start_handshake()
+        else:
+            self._handshake_queue.append(connection)
+
+    def _end_handshake(self, connection: _Connection) -> None:
+        """Free `connection`'s slot (or queue place) and hand the slot on."""
+        if connection not in self._handshaking:
+            if connection in self._handshake_queue:
+                self._handshake_queue.remove(connection)
+            return
+        self._handshaking.discard(connection)
+        while self._handshake_queue:
+            waiting = self._handshake_queue.popleft()
+            if waiting._raw is not None and not waiting._raw.is_closing():
+                self._handshaking.add(waiting)
+                waiting._start_handshake()
+                return
+
     def _forget(self, connection: _Connection) -> None:
+        if connection._tls is not None:
+            self._end_handshake(connection)
         if connection in self._connections:
             self._connections.discard(connection)
             self._connections_per_host[connection.host_key] -= 1
@@ -684,15 +710,17 @@ class _Connection(asyncio.Protocol):
     blocked by TCP. Per connection, at most `_MAX_UNSERVED_INPUT` plus one `recv()` of input
     and `_WRITE_HIGH_WATER` plus one step of responses are buffered, whatever the callbacks do.
 
-    TLS: `_transport` stays None until the handshake (`_start_tls`) gave the connection its
-    TLS transport and role; until then nothing is served and `_raw` is the TCP transport.
+    TLS: `_raw` is the TCP transport, `_tls` decrypts what it receives; `_transport` (then
+    `_tls`) stays None until the handshake is done and the role read, so nothing is served
+    before. A connection waiting for a handshake slot is not read at all.
     """
 
     def __init__(self, server: Server) -> None:
         self._server = server
         self._transport: asyncio.Transport | None = None
         self._raw: asyncio.Transport | None = None
-        self._handshake: asyncio.Task[None] | None = None
+        self._tls: TlsTransport | None = None
+        self._handshake_timer: asyncio.TimerHandle | None = None
         self._buffer = b""
         self._offset = 0  # start of the unserved bytes in _buffer
         self._pending: asyncio.Task[None] | None = None
@@ -720,10 +748,10 @@ class _Connection(asyncio.Protocol):
             return
         self.info.transport = "tls"
         self._raw = transport
-        transport.pause_reading()  # start_tls takes over reading
-        self._handshake = asyncio.get_running_loop().create_task(
-            self._start_tls(transport, context)
-        )
+        self._tls = TlsTransport(transport, context)
+        transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
+        transport.pause_reading()  # until it has a handshake slot
+        self._server._queue_handshake(self)
 
     def _open(self, transport: asyncio.Transport) -> None:
         """Start serving on `transport` (TCP, or TLS once its handshake is done)."""
@@ -739,53 +767,65 @@ class _Connection(asyncio.Protocol):
         if self._server.idle_timeout:
             self._last_activity = time.monotonic()
             self._schedule_idle_check(self._server.idle_timeout)
-        if self._buffer:  # sent with the handshake's last flight
-            self._serve()
 
-    async def _start_tls(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
-        """Handshake (bounded in number and time), then read the role and start serving.
+    # --- TLS handshake ----------------------------------------------------------------
 
-        The handshake runs in this task, so a client that stalls it holds only its own
-        connection and one of the `max_tls_handshakes` slots, for `tls_handshake_timeout` at
-        most; a connection waiting for a slot has read nothing and costs nothing but itself.
-        """
-        server = self._server
-        timeout = server.tls_handshake_timeout
-        loop = asyncio.get_running_loop()
-        try:
-            async with server._handshakes, asyncio.timeout(timeout):
-                transport = await loop.start_tls(
-                    raw, self, context, server_side=True, ssl_handshake_timeout=timeout
-                )
-        except TimeoutError:
-            raw.abort()
-            server._refuse_tls(self, "tls_handshake_timeout", f"no handshake within {timeout} s")
+    def _start_handshake(self) -> None:
+        """A handshake slot is ours: read the client, within `tls_handshake_timeout`."""
+        if self._raw is None or self._raw.is_closing():
             return
-        except OSError as exc:  # ssl.SSLError, ConnectionError: start_tls closed raw already
-            raw.abort()
-            server._refuse_tls(self, "tls_handshake_failed", exc)
-            return
-        ssl_object: ssl.SSLObject | None = (
-            None if transport is None else transport.get_extra_info("ssl_object")
+        self._raw.resume_reading()
+        self._handshake_timer = asyncio.get_running_loop().call_later(
+            self._server.tls_handshake_timeout, self._handshake_timed_out
         )
-        der = None if ssl_object is None else ssl_object.getpeercert(binary_form=True)
-        if transport is None or ssl_object is None or der is None or transport.is_closing():
-            raw.abort()
-            server._refuse_tls(self, "tls_handshake_failed", "connection lost")
-            return
+
+    def _handshake_timed_out(self) -> None:
+        self._handshake_timer = None
+        if self._raw is not None and self._transport is None:
+            self._raw.abort()
+            self._server._refuse_tls(
+                self,
+                "tls_handshake_timeout",
+                f"no handshake within {self._server.tls_handshake_timeout} s",
+            )
+
+    def _tls_received(self, tls: TlsTransport, data: bytes) -> bytes | None:
+        """Decrypt; finish the handshake when it completes. None: nothing to serve (closed)."""
         try:
+            plain = tls.feed(data)
+        except ssl.SSLError as exc:  # its alert is on its way; close() sends it first
+            tls.raw.close()
+            if self._transport is None:
+                self._server._refuse_tls(self, "tls_handshake_failed", exc.reason or exc)
+            return None
+        if self._transport is None and (not tls.handshake_done or not self._tls_established(tls)):
+            return None
+        return plain
+
+    def _tls_established(self, tls: TlsTransport) -> bool:
+        """Read the verified certificate's role and start serving; False if refused."""
+        server = self._server
+        server._end_handshake(self)
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+        der = tls.ssl_object.getpeercert(binary_form=True)
+        try:
+            if der is None:  # not with CERT_REQUIRED; a context without it has no roles
+                raise ValueError("no client certificate")
             self.info.role = role_of(der)
         except ValueError as exc:
-            transport.abort()
+            tls.abort()
             server._refuse_tls(self, "tls_role_invalid", exc)
-            return
-        self.info.subject = _subject(ssl_object.getpeercert() or {})
-        self._open(transport)
+            return False
+        self.info.subject = _subject(tls.ssl_object.getpeercert() or {})
+        self._open(tls)
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server._forget(self)
         self._transport = None
-        for handle in (self._idle_handle, self._next_step, self._pending, self._handshake):
+        for handle in (self._idle_handle, self._next_step, self._pending, self._handshake_timer):
             if handle is not None:
                 handle.cancel()
         _LOGGER.debug("Modbus client %s:%s disconnected", self.info.host, self.info.port)
@@ -801,6 +841,14 @@ class _Connection(asyncio.Protocol):
         self._schedule_step()
 
     def data_received(self, data: bytes) -> None:
+        tls = self._tls
+        if tls is not None:
+            plain = self._tls_received(tls, data)
+            if not plain:
+                return
+            data = plain
+        elif self._transport is None:
+            return
         info = self.info
         info.counters.bytes_received += len(data)
         if WIRE_LOGGER.isEnabledFor(logging.DEBUG):
@@ -808,7 +856,7 @@ class _Connection(asyncio.Protocol):
         if self._offset < len(self._buffer):
             data = self._buffer[self._offset :] + data
         self._buffer, self._offset = data, 0
-        if self._next_step is None and self._transport is not None:
+        if self._next_step is None:
             self._serve()
 
     # --- serving --------------------------------------------------------------------

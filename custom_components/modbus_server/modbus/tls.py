@@ -21,8 +21,11 @@ standard-library only and needs no X.509 package to serve roles.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 from os import PathLike
+from typing import Any
 
 DEFAULT_TLS_PORT = 802
 ROLE_OID = "1.3.6.1.4.1.50316.802.1"
@@ -30,6 +33,8 @@ ROLE_OID = "1.3.6.1.4.1.50316.802.1"
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL"
 
 type _Path = str | PathLike[str]
+
+_READ_SIZE = 256 * 1024
 
 _SEQUENCE = 0x30
 _OID = 0x06
@@ -56,6 +61,111 @@ def server_context(
     context.load_cert_chain(certfile, keyfile, password)
     context.load_verify_locations(cafile)
     return context
+
+
+class TlsTransport(asyncio.Transport):
+    """The plaintext side of a server TLS connection, over a TCP transport, from memory BIOs.
+
+    The connection's protocol stays the TCP transport's protocol and passes what it receives
+    through `feed`. Why not `loop.start_tls`: asyncio's SSL protocol closes a failed handshake
+    without sending the fatal alert OpenSSL queued for it (MB-TCP-Security R-10/R-44 want the
+    alert), and it needs a task per handshake; here a handshake is a few calls inside
+    `data_received`, and everything OpenSSL writes (alerts, tickets, key updates) is sent.
+    """
+
+    def __init__(self, raw: asyncio.Transport, context: ssl.SSLContext) -> None:
+        """Wrap `raw` (not yet read from) for a server-side handshake."""
+        super().__init__()
+        self.raw = raw
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self.ssl_object = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
+        self.handshake_done = False
+
+    def feed(self, data: bytes) -> bytes:
+        """Take received TLS bytes; return the plaintext they complete (b"" while handshaking).
+
+        Raises ssl.SSLError when the handshake or a record fails (its alert is sent already),
+        ssl.SSLZeroReturnError when the client closed TLS (close_notify).
+        """
+        self._incoming.write(data)
+        try:
+            if not self.handshake_done:
+                try:
+                    self.ssl_object.do_handshake()
+                except ssl.SSLWantReadError:
+                    return b""
+                self.handshake_done = True
+            chunks: list[bytes] = []
+            while True:
+                try:
+                    chunk = self.ssl_object.read(_READ_SIZE)
+                except ssl.SSLWantReadError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        finally:
+            self._send()
+
+    def _send(self) -> None:
+        pending = self._outgoing.read()
+        if pending:
+            self.raw.write(pending)
+
+    # --- asyncio.Transport, as the connection uses it ------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Encrypt and send."""
+        try:
+            self.ssl_object.write(data)
+        except ssl.SSLError:
+            self.raw.abort()
+            return
+        self._send()
+
+    def close(self) -> None:
+        """Send close_notify after what is buffered, then close the TCP connection."""
+        if self.handshake_done and not self.raw.is_closing():
+            with contextlib.suppress(ssl.SSLError):  # the client's close_notify: not awaited
+                self.ssl_object.unwrap()
+            self._send()
+        self.raw.close()
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once."""
+        self.raw.abort()
+
+    def is_closing(self) -> bool:
+        """True once the TCP connection is closing."""
+        return self.raw.is_closing()
+
+    def pause_reading(self) -> None:
+        """Stop reading from the TCP connection."""
+        self.raw.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read from the TCP connection again."""
+        self.raw.resume_reading()
+
+    def is_reading(self) -> bool:
+        """True while the TCP connection is read."""
+        return self.raw.is_reading()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        """The TCP connection's limits (buffered ciphertext)."""
+        self.raw.set_write_buffer_limits(high, low)
+
+    def get_write_buffer_size(self) -> int:
+        """Ciphertext buffered in the TCP transport."""
+        return self.raw.get_write_buffer_size()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """`ssl_object`, or what the TCP transport knows (peername, socket, ...)."""
+        if name == "ssl_object":
+            return self.ssl_object
+        return self.raw.get_extra_info(name, default)
 
 
 def role_of(der: bytes) -> str | None:
