@@ -159,3 +159,26 @@ async def test_a_client_certificate_made_with_the_openssl_cli_carries_its_role(
         output = await s_client(pki, server.port, "-tls1_3", client="openssl_viewer")
     assert output.startswith("ANSWERED"), output
     assert memory.roles == ["Viewer"]
+
+
+async def test_client_initiated_renegotiation_is_refused(pki: Pki) -> None:
+    """So a role can never change on a live connection (R-60: only secure renegotiation)."""
+    memory = Recorder()
+    async with tls_server(pki, memory) as server:
+        command = [require_tool("openssl"), "s_client", "-connect", f"127.0.0.1:{server.port}"]
+        command += ["-CAfile", str(pki.root), "-tls1_2"]
+        command += ["-cert", str(pki.cert("operator")), "-key", str(pki.key("operator"))]
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert process.stdin is not None
+        assert await eventually(lambda: server.connections != [])
+        process.stdin.write(b"R\n")  # s_client: renegotiate
+        await process.stdin.drain()
+        out, _ = await asyncio.wait_for(process.communicate(), 10)
+    output = out.decode(errors="replace")
+    assert "RENEGOTIATING" in output
+    assert "no renegotiation" in output

@@ -14,6 +14,9 @@ session resumption (TLS 1.3 tickets, TLS 1.2 session ids in the context's cache,
 client's maximum fragment length request (RFC 6066, R-57/R-58) is honoured by OpenSSL, but
 Python's `ssl` has no call to set one on the server side.
 
+`TlsTransport` runs the TLS layer of a connection from memory BIOs, so every alert OpenSSL
+writes (the fatal one of a refused handshake included, R-10/R-44) is sent.
+
 `role_of` reads the role (R-21, R-22, R-65) from the DER of a certificate OpenSSL has already
 verified. It is a DER walk of the standard library for that one extension, so the core stays
 standard-library only and needs no X.509 package to serve roles.
