@@ -117,6 +117,7 @@ async def closed_loop(
             if answer[:2] != tid.to_bytes(2) or answer[7] != 3:
                 raise RuntimeError(f"bad answer {answer.hex()}")
         writer.close()
+        await writer.wait_closed()
 
     await asyncio.gather(*(one() for _ in range(connections)))
     return latencies
@@ -134,6 +135,7 @@ async def handshakes(port: int, context: ssl.SSLContext, parallel: int, duration
             writer.write(REQUEST.pack(1, 0, 6, 1, 3, 100, 10))
             await reader.readexactly(ANSWER_SIZE)
             writer.close()
+            await writer.wait_closed()
             done += 1
 
     await asyncio.gather(*(one() for _ in range(parallel)))

@@ -287,3 +287,16 @@ def test_server_context_loads_no_system_ca(pki: Pki, tmp_path: Path) -> None:
         server_context(pki.server_chain, pki.server_key, pki.root).cert_store_stats()["x509_ca"]
         == 1
     )
+
+
+async def test_a_client_closing_tls_gets_close_notify_back(pki: Pki) -> None:
+    """asyncio's TLS client waits for the server's close_notify before it closes TCP."""
+    async with tls_server(pki, Recorder()) as server:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", server.port, ssl=pki.client_context("operator"), ssl_shutdown_timeout=3
+        )
+        writer.write(frame(struct.pack(">BHH", 3, 0, 1)))
+        assert (await reader.readexactly(11))[7:] == bytes([3, 2, 0, 0])
+        writer.close()
+        await writer.wait_closed()  # TimeoutError "SSL shutdown timed out" without the answer
+        assert await eventually(lambda: server.connections == [])

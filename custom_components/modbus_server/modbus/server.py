@@ -798,6 +798,8 @@ class _Connection(asyncio.Protocol):
             if self._transport is None:
                 self._server._refuse_tls(self, "tls_handshake_failed", exc.reason or exc)
             return None
+        if tls.peer_closed:  # answer close_notify once what came before it is served
+            asyncio.get_running_loop().call_soon(tls.close)
         if self._transport is None and (not tls.handshake_done or not self._tls_established(tls)):
             return None
         return plain

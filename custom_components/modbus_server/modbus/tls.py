@@ -84,12 +84,13 @@ class TlsTransport(asyncio.Transport):
         self._outgoing = ssl.MemoryBIO()
         self.ssl_object = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
         self.handshake_done = False
+        self.peer_closed = False  # the client sent close_notify
 
     def feed(self, data: bytes) -> bytes:
         """Take received TLS bytes; return the plaintext they complete (b"" while handshaking).
 
-        Raises ssl.SSLError when the handshake or a record fails (its alert is sent already),
-        ssl.SSLZeroReturnError when the client closed TLS (close_notify).
+        Raises ssl.SSLError when the handshake or a record fails (its alert is sent already).
+        A client's close_notify sets `peer_closed` (the plaintext before it is returned).
         """
         self._incoming.write(data)
         try:
@@ -105,7 +106,8 @@ class TlsTransport(asyncio.Transport):
                     chunk = self.ssl_object.read(_READ_SIZE)
                 except ssl.SSLWantReadError:
                     break
-                if not chunk:
+                if not chunk:  # close_notify
+                    self.peer_closed = True
                     break
                 chunks.append(chunk)
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
