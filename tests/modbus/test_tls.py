@@ -7,7 +7,6 @@ import contextlib
 import socket
 import ssl
 import struct
-from pathlib import Path
 
 import pytest
 from pymodbus.exceptions import ModbusException
@@ -281,7 +280,7 @@ def test_server_context_refuses_old_protocols_and_weak_suites(pki: Pki) -> None:
     assert not [n for n in names if n.endswith(("-SHA", "MD5")) or "NULL" in n]
 
 
-def test_server_context_loads_no_system_ca(pki: Pki, tmp_path: Path) -> None:
+def test_server_context_loads_no_system_ca(pki: Pki) -> None:
     """Only the given CA is trusted for client certificates (one CA in the store)."""
     assert (
         server_context(pki.server_chain, pki.server_key, pki.root).cert_store_stats()["x509_ca"]
