@@ -15,6 +15,7 @@ from custom_components.modbus_server.modbus import Area, Rights, Server
 from custom_components.modbus_server.modbus.tls import server_context
 
 from .client import MBAP, RawClient, frame
+from .test_limits import RESPONSE_BUFFER_BOUND, until_idle
 from .tls_pki import Pki, Recorder, pymodbus_tls, tls_server
 from .tools import eventually
 
@@ -299,3 +300,27 @@ async def test_a_client_closing_tls_gets_close_notify_back(pki: Pki) -> None:
         writer.close()
         await writer.wait_closed()  # TimeoutError "SSL shutdown timed out" without the answer
         assert await eventually(lambda: server.connections == [])
+
+
+async def test_tls_client_that_stops_reading_keeps_buffers_bounded_then_gets_every_answer(
+    pki: Pki,
+) -> None:
+    """The plain-TCP limits hold over TLS: 20000 pipelined reads whose answers wait unread."""
+    count = 20000
+    read = struct.pack(">BHH", 3, 0, 125)
+    async with tls_server(pki, Recorder()) as server:
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", server.port, ssl=pki.client_context("operator"), limit=4096
+        )
+        writer.write(b"".join(frame(read, transaction_id=tid) for tid in range(count)))
+        peak = await until_idle(server)
+        assert peak < RESPONSE_BUFFER_BOUND
+        assert server.stats.counters.requests < count  # the rest waits in TCP
+        tids = []
+        for _ in range(count):
+            header = await asyncio.wait_for(reader.readexactly(7), 5)
+            tid, _, length, _ = MBAP.unpack(header)
+            await reader.readexactly(length - 1)
+            tids.append(tid)
+        assert tids == list(range(count))
+        writer.close()
