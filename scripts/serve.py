@@ -7,9 +7,17 @@ Home Assistant glue is never loaded) with a simple map: in each of the four area
 0..9999 exist, holding and input register *i* hold *i*, coils and discrete inputs start at 0,
 writes stick, and an address beyond 9999 answers exception 02.
 
-    scripts/serve --transport tcp|udp|rtu-over-tcp|rtu [--host H] [--port P]
+    scripts/serve --transport tcp|tls|udp|rtu-over-tcp|rtu [--host H] [--port P]
                   [--serial PATH --baud B --parity N|E|O --stopbits 1|2]
                   [--gateway HOST:PORT] [--unit N]
+                  [--cert F --key F --ca F [--roles FILE] [--null-role R]]
+
+``--transport tls`` is Modbus/TCP Security (port 802 unless ``--port``): ``--cert`` is the
+server certificate followed by its intermediates, ``--key`` its key, ``--ca`` the CA whose
+client certificates are trusted. ``--roles FILE`` turns on role-based authorization: FILE is
+JSON like ``{"Operator": "read-write", "Viewer": "read"}`` (rights none/read/read-write); a
+role not in it has none, a certificate without a role gets ``--null-role`` (default read).
+Without ``--roles`` every client with a trusted certificate may read and write.
 
 Prints one line starting with ``ready:`` once serving, and stops cleanly on SIGINT/SIGTERM.
 """
@@ -19,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -37,8 +46,13 @@ from custom_components.modbus_server.modbus import (  # noqa: E402
     Device,
     IllegalDataAddress,
     Request,
+    Rights,
     Server,
     UnknownUnit,
+)
+from custom_components.modbus_server.modbus.tls import (  # noqa: E402
+    DEFAULT_TLS_PORT,
+    server_context,
 )
 from custom_components.modbus_server.modbus.transport import (  # noqa: E402
     RtuOverTcpDialer,
@@ -49,7 +63,8 @@ from custom_components.modbus_server.modbus.transport import (  # noqa: E402
 )
 
 SIZE = 10000  # addresses 0..9999 in every area
-TRANSPORTS = ("tcp", "udp", "rtu-over-tcp", "rtu")
+TRANSPORTS = ("tcp", "tls", "udp", "rtu-over-tcp", "rtu")
+DEFAULT_PORT = 5020
 
 
 class SimulatedMap:
@@ -90,8 +105,8 @@ class _Serving(Protocol):
 def build(args: argparse.Namespace, server: Server) -> tuple[_Serving, str]:
     """The transport to run and the ready line's description of it."""
     host = args.host
-    if args.transport == "tcp":
-        return server, "tcp"
+    if args.transport in ("tcp", "tls"):
+        return server, args.transport
     if args.transport == "udp":
         return UdpListener(server, host, args.port), "udp"
     if args.transport == "rtu-over-tcp" and args.gateway:
@@ -114,7 +129,10 @@ def describe(serving: _Serving, what: str, args: argparse.Namespace) -> str:
     """The ready line: transport, where, unit."""
     port = getattr(serving, "port", None)
     where = f" on {args.host}:{port}" if isinstance(port, int) and "dialling" not in what else ""
-    return f"ready: {what}{where}, unit {args.unit}, addresses 0..{SIZE - 1} in every area"
+    roles = ""
+    if args.transport == "tls":
+        roles = f", roles {args.rights_text}" if args.rights else ", no role authorization"
+    return f"ready: {what}{where}, unit {args.unit}, addresses 0..{SIZE - 1} in every area{roles}"
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -125,9 +143,19 @@ async def main(args: argparse.Namespace) -> int:
         on_write=data.on_write,
         unit_ids=frozenset({args.unit}),
         name="simulator",
+        rights=args.rights,
     )
+    try:
+        tls = server_context(args.cert, args.key, args.ca) if args.transport == "tls" else None
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        print(f"serve: cannot load the TLS files: {exc}", file=sys.stderr)
+        return 2
     server = Server(
-        host=args.host, port=args.port, devices=[device], unknown_unit=UnknownUnit.SILENT
+        host=args.host,
+        port=args.port,
+        devices=[device],
+        unknown_unit=UnknownUnit.SILENT,
+        tls=tls,
     )
     try:
         serving, what = build(args, server)
@@ -151,20 +179,65 @@ async def main(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_roles(
+    parser: argparse.ArgumentParser, path: str, null_role: Rights
+) -> dict[str | None, Rights]:
+    """The role -> rights table of a JSON file, with the NULL role's rights added."""
+    try:
+        table = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        parser.error(f"--roles {path}: {exc}")
+    allowed = ", ".join(r.value for r in Rights)
+    if not isinstance(table, dict) or not all(
+        isinstance(role, str) and role and value in {r.value for r in Rights}
+        for role, value in table.items()
+    ):
+        parser.error(f'--roles {path}: expected {{"role": "{allowed.replace(", ", "|")}"}}')
+    rights: dict[str | None, Rights] = {role: Rights(value) for role, value in table.items()}
+    rights[None] = null_role
+    return rights
+
+
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line options (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="scripts/serve", description=__doc__.split("\n")[0])
     parser.add_argument("--transport", choices=TRANSPORTS, default="tcp")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=5020, help="TCP/UDP port (0: any free)")
+    parser.add_argument(
+        "--port", type=int, help=f"port (0: any free; default {DEFAULT_PORT}, tls 802)"
+    )
     parser.add_argument("--serial", help="serial port path (rtu), e.g. /dev/ttyUSB0")
     parser.add_argument("--baud", type=int, default=9600)
     parser.add_argument("--parity", choices=("N", "E", "O"), default="E")
     parser.add_argument("--stopbits", type=int, choices=(1, 2), default=1)
     parser.add_argument("--gateway", help="HOST:PORT of a gateway to dial (rtu-over-tcp)")
     parser.add_argument("--unit", type=int, default=1, help="unit id answered (default 1)")
+    parser.add_argument("--cert", help="tls: server certificate + intermediates (PEM)")
+    parser.add_argument("--key", help="tls: the server certificate's private key (PEM)")
+    parser.add_argument("--ca", help="tls: CA certificate(s) trusted for clients (PEM)")
+    parser.add_argument("--roles", help='tls: JSON file {"role": "none|read|read-write"}')
+    parser.add_argument(
+        "--null-role",
+        choices=[r.value for r in Rights],
+        default=Rights.READ.value,
+        help="tls with --roles: rights of a certificate without a role (default read)",
+    )
     parser.add_argument("--debug", action="store_true", help="log every frame (hex)")
     args = parser.parse_args(argv)
+    if args.port is None:
+        args.port = DEFAULT_TLS_PORT if args.transport == "tls" else DEFAULT_PORT
+    args.rights = None
+    if args.transport == "tls":
+        missing = [f"--{name}" for name in ("cert", "key", "ca") if not getattr(args, name)]
+        if missing:
+            parser.error(f"--transport tls needs {' '.join(missing)}")
+        if args.roles:
+            args.rights = read_roles(parser, args.roles, Rights(args.null_role))
+            args.rights_text = ", ".join(
+                f"{role or 'NULL'}={rights.value}" for role, rights in args.rights.items()
+            )
+    elif args.roles or args.cert or args.key or args.ca:
+        parser.error("--cert/--key/--ca/--roles need --transport tls")
     rtu = args.transport in ("rtu", "rtu-over-tcp")
     if not (1 <= args.unit <= 247 if rtu else 0 <= args.unit <= 255):
         parser.error("--unit must be 1..247 on RTU (0 is broadcast), 0..255 otherwise")

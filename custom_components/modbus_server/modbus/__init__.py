@@ -5,7 +5,7 @@ and is tested and benchmarked on its own.
 """
 
 from .area import Area
-from .device import Device, ReadCallback, Request, UnknownUnit, WriteCallback
+from .device import Device, ReadCallback, Request, Rights, UnknownUnit, WriteCallback
 from .device_id import DeviceIdentification
 from .exceptions import (
     Acknowledge,
@@ -41,6 +41,7 @@ __all__ = [
     "ModbusProtocolError",
     "ReadCallback",
     "Request",
+    "Rights",
     "Server",
     "ServerDeviceBusy",
     "ServerDeviceFailure",

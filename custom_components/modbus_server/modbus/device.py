@@ -9,12 +9,13 @@ per-device table, an audit trail and per-client permissions need.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from .area import Area
 from .device_id import DeviceIdentification
+from .pdu import FunctionCode
 from .stats import ClientInfo
 
 type Values = Sequence[int] | Sequence[bool]
@@ -58,12 +59,44 @@ class UnknownUnit(StrEnum):
     """No answer at all: what a serial slave does, and what some probing consumers expect."""
 
 
+class Rights(StrEnum):
+    """What a client role may do on a device (Modbus/TCP Security role-based authorization)."""
+
+    NONE = "none"
+    READ = "read"
+    READ_WRITE = "read-write"
+
+
+_READS = frozenset(
+    {
+        FunctionCode.READ_COILS,
+        FunctionCode.READ_DISCRETE_INPUTS,
+        FunctionCode.READ_HOLDING_REGISTERS,
+        FunctionCode.READ_INPUT_REGISTERS,
+        FunctionCode.DIAGNOSTICS,  # return query data: an echo, changes nothing
+        FunctionCode.ENCAPSULATED_INTERFACE,  # read device identification
+    }
+)
+FUNCTIONS_ALLOWED: Mapping[Rights, frozenset[int]] = {
+    Rights.NONE: frozenset(),
+    Rights.READ: _READS,
+    Rights.READ_WRITE: frozenset(FunctionCode),
+}
+"""The function codes each right allows; FC23 (read/write) needs read-write."""
+
+
 @dataclass(frozen=True, slots=True)
 class Device:
-    """One device behind the server: its unit ids, callbacks and identification.
+    """One device behind the server: its unit ids, callbacks, identification and rights.
 
     `unit_ids=None` answers every unit id; it is only allowed when the server has a single
     device. Without `on_write` every write function answers IllegalFunction (01).
+
+    `rights` maps a client's role (`request.client.role`: from its TLS certificate; None is
+    the NULL role of a certificate without one, and of every plain TCP client) to what it may
+    do here; a role not in the mapping has no rights. A request its rights do not allow is
+    answered IllegalFunction (01, MB-TCP-Security R-31) before any callback runs, checked on
+    every request. `rights=None`: no role-based authorization (everything is allowed).
     """
 
     on_read: ReadCallback
@@ -71,6 +104,7 @@ class Device:
     unit_ids: frozenset[int] | None = None
     identification: DeviceIdentification | None = None
     name: str = ""
+    rights: Mapping[str | None, Rights] | None = None
 
 
 def index_devices(devices: Iterable[Device]) -> tuple[dict[int, Device], Device | None]:

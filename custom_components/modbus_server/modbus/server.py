@@ -8,6 +8,12 @@ callback that really waits holds back the frames behind it, so responses always
 go out in request order and a slow callback stalls only its own connection.
 Every connection's buffers are bounded and no connection holds the loop for more
 than one step (`_FRAMES_PER_STEP` frames); see `_Connection`.
+
+With `tls=` (Modbus/TCP Security, see `tls.py`) a connection is admitted (allow-list and
+limits) before any TLS byte is read; its handshake then advances inside `data_received` as
+its bytes arrive (`tls.TlsTransport`), at most `max_tls_handshakes` at once (the others are
+not read until a slot frees) and each within `tls_handshake_timeout`, so a stalled or slow
+handshake holds its own connection and slot only; requests are read after it.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import ssl
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -25,6 +32,7 @@ from typing import Any
 
 from .area import Area
 from .device import (
+    FUNCTIONS_ALLOWED,
     Device,
     ReadCallback,
     Request,
@@ -65,6 +73,7 @@ from .pdu import (
     encode_write_multiple_response,
 )
 from .stats import ClientInfo, Counters, ServerStats
+from .tls import DEFAULT_TLS_PORT, TlsTransport, role_of
 
 _LOGGER = logging.getLogger(__name__)
 # Hex dumps of every frame: enable DEBUG on this logger only.
@@ -111,15 +120,24 @@ def _encode_read(function_code: int, area: Area, count: int, values: Values) -> 
         raise ServerDeviceFailure(f"on_read returned a value outside 0..65535: {exc}") from exc
 
 
-class _Served:
-    """A device as the server serves it: its callbacks and its FC43 responder."""
+_NOTHING: frozenset[int] = frozenset()
 
-    __slots__ = ("device", "device_id", "on_read", "on_write")
+
+class _Served:
+    """A device as the server serves it: its callbacks, FC43 responder, allowed functions."""
+
+    __slots__ = ("allowed", "device", "device_id", "on_read", "on_write")
 
     def __init__(self, device: Device) -> None:
         self.device = device
         self.on_read = device.on_read
         self.on_write = device.on_write
+        # role -> function codes it may use here; None: no role-based authorization
+        self.allowed = (
+            None
+            if device.rights is None
+            else {role: FUNCTIONS_ALLOWED[rights] for role, rights in device.rights.items()}
+        )
         self.device_id = DeviceIdentificationResponder(
             device.identification or DeviceIdentification()
         )
@@ -138,13 +156,17 @@ class Server(StartStop):
     `on_read`/`on_write`/`unit_id`/`device_identification` are the shorthand for a server
     with a single device (`unit_id=None`: any unit id). `devices` can be replaced while
     serving; a request is served entirely by the devices it found when it arrived.
+
+    `tls` (a context from `tls.server_context`) serves Modbus/TCP Security instead of plain
+    Modbus TCP, on port 802 unless `port` says otherwise; each client's certificate role is
+    `request.client.role`, which the devices' `rights` check.
     """
 
     def __init__(
         self,
         *,
         host: str | Sequence[str] | None = None,
-        port: int = 502,
+        port: int | None = None,
         devices: Iterable[Device] = (),
         on_read: ReadCallback | None = None,
         on_write: WriteCallback | None = None,
@@ -157,12 +179,17 @@ class Server(StartStop):
         allowed_clients: Iterable[str] | None = None,
         callback_timeout: float = 10.0,
         timeout_exception: type[ModbusExceptionResponse] = ServerDeviceBusy,
+        tls: ssl.SSLContext | None = None,
+        tls_handshake_timeout: float = 10.0,
+        max_tls_handshakes: int = 16,
     ) -> None:
         """Configure the server; nothing is bound until `start()`."""
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         if max_connections_per_host is not None and max_connections_per_host < 1:
             raise ValueError("max_connections_per_host must be at least 1 (or None)")
+        if max_tls_handshakes < 1:
+            raise ValueError("max_tls_handshakes must be at least 1")
         devices = list(devices)
         if on_read is not None:
             if devices:
@@ -180,7 +207,12 @@ class Server(StartStop):
         self._hosts: list[str | None] = (
             [host] if host is None or isinstance(host, str) else list(host)
         )
-        self._port = port
+        self._port = port if port is not None else DEFAULT_TLS_PORT if tls else 502
+        self.tls = tls
+        self.tls_handshake_timeout = tls_handshake_timeout
+        self.max_tls_handshakes = max_tls_handshakes
+        self._handshaking: set[_Connection] = set()  # holding a handshake slot
+        self._handshake_queue: deque[_Connection] = deque()  # waiting for one, not read
         self._by_unit: dict[int, _Served] = {}
         self._any_unit: _Served | None = None
         self.devices = devices
@@ -344,13 +376,51 @@ class Server(StartStop):
         self._next_connection_id += 1
         return connection_id
 
+    def _queue_handshake(self, connection: _Connection) -> None:
+        """Give `connection` a handshake slot now, or once one frees (FIFO)."""
+        if len(self._handshaking) < self.max_tls_handshakes:
+            self._handshaking.add(connection)
+            connection._start_handshake()
+        else:
+            self._handshake_queue.append(connection)
+
+    def _end_handshake(self, connection: _Connection) -> None:
+        """Free `connection`'s slot (or queue place) and hand the slot on."""
+        if connection not in self._handshaking:
+            if connection in self._handshake_queue:
+                self._handshake_queue.remove(connection)
+            return
+        self._handshaking.discard(connection)
+        while self._handshake_queue:
+            waiting = self._handshake_queue.popleft()
+            if waiting._raw is not None and not waiting._raw.is_closing():
+                self._handshaking.add(waiting)
+                waiting._start_handshake()
+                return
+
     def _forget(self, connection: _Connection) -> None:
+        if connection._tls is not None:
+            self._end_handshake(connection)
         if connection in self._connections:
             self._connections.discard(connection)
             self._connections_per_host[connection.host_key] -= 1
             if not self._connections_per_host[connection.host_key]:
                 del self._connections_per_host[connection.host_key]
             self._closed_counters.add(connection.info.counters)
+
+    def _refuse_tls(self, connection: _Connection, reason: str, detail: object) -> None:
+        """Count and log a connection closed before its TLS handshake gave it a role."""
+        self._rejections[reason] += 1
+        self._forget(connection)
+        self._log_per_host(
+            logging.INFO,
+            (reason, connection.host_key),
+            "Refused Modbus/TLS client %s:%s (%s): %s",
+            connection.info.host,
+            connection.info.port,
+            reason,
+            detail,
+        )
 
     def _log_per_host(self, level: int, key: tuple[str, ...], message: str, *args: object) -> None:
         """Log what a client can repeat at will: the first, then one line per key a minute."""
@@ -393,7 +463,10 @@ class Server(StartStop):
                 return None
             return _exception(function_code, GatewayTargetFailedToRespond())
         handler = self._handlers.get(function_code)
-        if handler is None:
+        allowed = served.allowed
+        if handler is None or (
+            allowed is not None and function_code not in allowed.get(client.role, _NOTHING)
+        ):
             return _exception(function_code, IllegalFunction())
         try:
             return handler(served, Request(client, unit_id, function_code), pdu)
@@ -586,6 +659,10 @@ class Server(StartStop):
         for served in [*dict.fromkeys(self._by_unit.values()), self._any_unit]:
             if served is None or served.on_write is None:
                 continue
+            if served.allowed is not None and pdu[0] not in served.allowed.get(
+                client.role, _NOTHING
+            ):
+                continue  # its rights do not let this client write
             try:
                 result = handler(served, Request(client, 0, pdu[0]), pdu)
                 if not isinstance(result, bytes):
@@ -632,11 +709,18 @@ class _Connection(asyncio.Protocol):
     `_MAX_UNSERVED_INPUT` bytes wait: a client that floods requests or stops reading ends up
     blocked by TCP. Per connection, at most `_MAX_UNSERVED_INPUT` plus one `recv()` of input
     and `_WRITE_HIGH_WATER` plus one step of responses are buffered, whatever the callbacks do.
+
+    TLS: `_raw` is the TCP transport, `_tls` decrypts what it receives; `_transport` (then
+    `_tls`) stays None until the handshake is done and the role read, so nothing is served
+    before. A connection waiting for a handshake slot is not read at all.
     """
 
     def __init__(self, server: Server) -> None:
         self._server = server
         self._transport: asyncio.Transport | None = None
+        self._raw: asyncio.Transport | None = None
+        self._tls: TlsTransport | None = None
+        self._handshake_timer: asyncio.TimerHandle | None = None
         self._buffer = b""
         self._offset = 0  # start of the unserved bytes in _buffer
         self._pending: asyncio.Task[None] | None = None
@@ -658,17 +742,92 @@ class _Connection(asyncio.Protocol):
         if not self._server._admit(self):
             transport.abort()
             return
+        context = self._server.tls
+        if context is None:
+            self._open(transport)
+            return
+        self.info.transport = "tls"
+        self._raw = transport
+        self._tls = TlsTransport(transport, context)
+        transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
+        transport.pause_reading()  # until it has a handshake slot
+        self._server._queue_handshake(self)
+
+    def _open(self, transport: asyncio.Transport) -> None:
+        """Start serving on `transport` (TCP, or TLS once its handshake is done)."""
         self._transport = transport
         transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)
-        _LOGGER.debug("Modbus client %s:%s connected", self.info.host, self.info.port)
+        _LOGGER.debug(
+            "Modbus client %s:%s connected (%s, role %s)",
+            self.info.host,
+            self.info.port,
+            self.info.transport,
+            self.info.role,
+        )
         if self._server.idle_timeout:
             self._last_activity = time.monotonic()
             self._schedule_idle_check(self._server.idle_timeout)
 
+    # --- TLS handshake ----------------------------------------------------------------
+
+    def _start_handshake(self) -> None:
+        """A handshake slot is ours: read the client, within `tls_handshake_timeout`."""
+        if self._raw is None or self._raw.is_closing():
+            return
+        self._raw.resume_reading()
+        self._handshake_timer = asyncio.get_running_loop().call_later(
+            self._server.tls_handshake_timeout, self._handshake_timed_out
+        )
+
+    def _handshake_timed_out(self) -> None:
+        self._handshake_timer = None
+        if self._raw is not None and self._transport is None:
+            self._raw.abort()
+            self._server._refuse_tls(
+                self,
+                "tls_handshake_timeout",
+                f"no handshake within {self._server.tls_handshake_timeout} s",
+            )
+
+    def _tls_received(self, tls: TlsTransport, data: bytes) -> bytes | None:
+        """Decrypt; finish the handshake when it completes. None: nothing to serve (closed)."""
+        try:
+            plain = tls.feed(data)
+        except ssl.SSLError as exc:  # its alert is on its way; close() sends it first
+            tls.raw.close()
+            if self._transport is None:
+                self._server._refuse_tls(self, "tls_handshake_failed", exc.reason or exc)
+            return None
+        if tls.peer_closed:  # answer close_notify once what came before it is served
+            asyncio.get_running_loop().call_soon(tls.close)
+        if self._transport is None and (not tls.handshake_done or not self._tls_established(tls)):
+            return None
+        return plain
+
+    def _tls_established(self, tls: TlsTransport) -> bool:
+        """Read the verified certificate's role and start serving; False if refused."""
+        server = self._server
+        server._end_handshake(self)
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+        der = tls.ssl_object.getpeercert(binary_form=True)
+        try:
+            if der is None:  # not with CERT_REQUIRED; a context without it has no roles
+                raise ValueError("no client certificate")
+            self.info.role = role_of(der)
+        except ValueError as exc:
+            tls.abort()
+            server._refuse_tls(self, "tls_role_invalid", exc)
+            return False
+        self.info.subject = _subject(tls.ssl_object.getpeercert() or {})
+        self._open(tls)
+        return True
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._server._forget(self)
         self._transport = None
-        for handle in (self._idle_handle, self._next_step, self._pending):
+        for handle in (self._idle_handle, self._next_step, self._pending, self._handshake_timer):
             if handle is not None:
                 handle.cancel()
         _LOGGER.debug("Modbus client %s:%s disconnected", self.info.host, self.info.port)
@@ -684,7 +843,13 @@ class _Connection(asyncio.Protocol):
         self._schedule_step()
 
     def data_received(self, data: bytes) -> None:
-        if self._transport is None:
+        tls = self._tls
+        if tls is not None:
+            plain = self._tls_received(tls, data)
+            if not plain:
+                return
+            data = plain
+        elif self._transport is None:
             return
         info = self.info
         info.counters.bytes_received += len(data)
@@ -837,9 +1002,28 @@ class _Connection(asyncio.Protocol):
         self._schedule_idle_check(max(timeout - idle, 0.05))
 
     def abort(self) -> None:
-        """Drop the connection at once (server shutdown)."""
-        if self._transport is not None:
-            self._transport.abort()
+        """Drop the connection at once (server shutdown), handshaking or not."""
+        transport = self._transport or self._raw
+        if transport is not None:
+            transport.abort()
+
+
+_SUBJECT_KEYS = {
+    "commonName": "CN",
+    "organizationName": "O",
+    "organizationalUnitName": "OU",
+    "countryName": "C",
+    "localityName": "L",
+    "stateOrProvinceName": "ST",
+}
+
+
+def _subject(certificate: dict[str, Any]) -> str:
+    """A verified peer certificate's subject as `CN=plc-1,O=Plant` (most specific first)."""
+    subject = certificate.get("subject", ())
+    return ",".join(
+        f"{_SUBJECT_KEYS.get(key, key)}={value}" for rdn in reversed(subject) for key, value in rdn
+    )
 
 
 def _host_key(host: str) -> str:

@@ -53,8 +53,10 @@ class ClientInfo:
     connection_id: int
     counters: Counters = field(default_factory=Counters)
     unit_id: int = 0  # of the latest request
-    transport: str = "tcp"
+    transport: str = "tcp"  # or "tls"
     last_request: float | None = None  # epoch seconds of the last response sent
+    role: str | None = None  # TLS: the certificate's role; None = the NULL role (and plain TCP)
+    subject: str | None = None  # TLS: the client certificate's subject, e.g. "CN=plc-1"
 
     def as_dict(self) -> dict[str, object]:
         """Plain data for diagnostics."""
@@ -79,7 +81,8 @@ class ServerStats:
     connections: int
     connections_total: int
     connections_rejected: int
-    # "not_allowed", "max_connections", "max_connections_per_host": refusals of each
+    # "not_allowed", "max_connections", "max_connections_per_host": refusals of each;
+    # TLS: "tls_handshake_failed", "tls_handshake_timeout", "tls_role_invalid"
     rejections: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
