@@ -116,9 +116,10 @@ async def start_hass(config_dir: Path, modbus_port: int) -> tuple[HassProcess, H
         await client.wait_http(proc, timeout=120)
         await client.onboard_or_login(Credentials())
         await client.wait_running(timeout=120)
+        # Every client is 127.0.0.1: the default per-host limit (8) would refuse most of them.
         entry = await client.create_server_entry(
             name="Bench", port=modbus_port, bind_address="127.0.0.1",
-            max_connections=1000, idle_timeout=0,
+            max_connections=1000, max_connections_per_host=1000, idle_timeout=0,
         )  # fmt: skip
         entry_id = entry["entry_id"]
         result = await client.import_rows(entry_id, table_csv())

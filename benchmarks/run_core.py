@@ -7,7 +7,8 @@ Usage::
 Builds ``benchmarks/build/loadgen`` (a small epoll C client, no libmodbus),
 ``benchmarks/build/hostile`` (a client pipelining 256 KB segments) and
 ``benchmarks/build/libmodbus_server`` (needs Debian's ``libmodbus-dev``), starts the servers in
-their own processes (ours with sync and with async callbacks, and pymodbus, with python from
+their own processes (ours with sync and with async callbacks, the floor - a server that only
+answers canned bytes on the same loop, ``core/floor_server.py`` - and pymodbus, with python from
 this interpreter, default asyncio loop; jsmodbus and modbus-serial, the libraries of Node-RED's
 Modbus server nodes, with ``node`` from ``benchmarks/node/``, installed there by ``npm ci`` on
 first use), runs every scenario against each server in turn,
@@ -41,7 +42,7 @@ BUILD = ROOT / "benchmarks" / "build"
 NODE_DIR = ROOT / "benchmarks" / "node"
 DATA_SIZE = 10000  # entries per area in every server
 ADDRESS = 1000  # fixed start address of every request
-SERVERS = ("ours", "ours-async", "libmodbus", "pymodbus", "jsmodbus", "modbus-serial")
+SERVERS = ("ours", "ours-async", "floor", "libmodbus", "pymodbus", "jsmodbus", "modbus-serial")
 NODE_SERVERS = {"jsmodbus": "jsmodbus_server.js", "modbus-serial": "modbus_serial_server.js"}
 CFLAGS = ("-O2", "-Wall", "-Wextra", "-Werror")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
