@@ -210,14 +210,16 @@ def _async_register_device(
 ) -> None:
     """The Home Assistant device of a Modbus device, behind the server's device."""
     settings = device.settings
-    dr.async_get(hass).async_get_or_create(
+    devices = dr.async_get(hass)
+    server = devices.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    devices.async_get_or_create(
         config_entry_id=entry.entry_id,
         config_subentry_id=settings.device_id,
         identifiers={(DOMAIN, settings.device_id)},
         name=settings.name,
         manufacturer=settings.identification.vendor_name,
         model=settings.identification.model_name,
-        via_device=(DOMAIN, entry.entry_id),
+        via_device_id=None if server is None else server.id,
     )
 
 
