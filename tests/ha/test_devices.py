@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import DEVICE_ID, point_data, stored_rows, v2_entry
+from .conftest import DEVICE_ID, point_data, stored_rows, v2_entry, v2_server_data
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -247,3 +248,84 @@ async def test_100_table_edits_while_a_client_polls_never_mix_tables_or_disconne
     assert server.stats.connections == 1  # the same connection the whole time
     assert len(responses) > 10
     assert set(responses) == {(1,) * 10, (2,) * 10}  # both tables, never half of each
+
+
+async def test_owned_rows_added_changed_and_moved_live_follow_with_their_entities(
+    hass: HomeAssistant, served: MockConfigEntry
+) -> None:
+    server = served.runtime_data.server
+    tables = served.runtime_data.tables
+    registry = er.async_get(hass)
+    setpoint = {**point_data("holding_register", 20, "int16", name="Setpoint"), "id": "sp"}
+    await tables.async_set_rows(DEVICE_ID, [*tables.rows(DEVICE_ID), setpoint])
+    await hass.async_block_till_done()
+    assert hass.states.get("number.plant_setpoint") is not None  # added without a reload
+    await hass.services.async_call(
+        "number", "set_value", {"entity_id": "number.plant_setpoint", "value": 7}, blocking=True
+    )
+    # a changed scale changes the entity's limits; the value is kept (the store is handed on)
+    scaled = {**setpoint, "scale": 0.5}
+    await tables.async_set_rows(
+        DEVICE_ID, [scaled if r["id"] == "sp" else r for r in tables.rows(DEVICE_ID)]
+    )
+    await hass.async_block_till_done()
+    state = hass.states.get("number.plant_setpoint")
+    assert state is not None
+    assert float(state.state) == 7
+    assert state.attributes["step"] == 0.5
+    # moved to the input registers: the number goes, a sensor with the same row id comes
+    moved = {**scaled, "area": "input_register"}
+    await tables.async_set_rows(
+        DEVICE_ID, [moved if r["id"] == "sp" else r for r in tables.rows(DEVICE_ID)]
+    )
+    await hass.async_block_till_done()
+    assert registry.async_get("number.plant_setpoint") is None
+    sensor = registry.async_get_entity_id("sensor", "modbus_server", "sp")
+    assert sensor is not None
+    assert served.runtime_data.server is server
+
+
+async def test_unknown_unit_ids_can_get_no_answer_at_all(
+    hass: HomeAssistant, hass_storage: dict[str, Any], port: int
+) -> None:
+    data = {**v2_server_data(port), "unknown_unit": "silent"}
+    entry = v2_entry(hass_storage, port, rows("sensor.a"), data=data, unit_ids=[1])
+    hass.states.async_set("sensor.a", "1")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        # FC3 HR 0 x1 for unit 9 (nobody), then for unit 1: only the second is answered
+        writer.write(bytes.fromhex("000100000006090300000001000200000006010300000001"))
+        await writer.drain()
+        header = await asyncio.wait_for(reader.readexactly(7), 3)
+        assert header[:2] == b"\x00\x02"  # the answer to the second request: unit 9 got none
+        assert header[6] == 1
+        writer.close()
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_export_names_the_device_when_the_server_has_several(
+    hass: HomeAssistant, served: MockConfigEntry
+) -> None:
+    await device_form(hass, served, name="Meter", unit_ids="2")
+    await hass.async_block_till_done()
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "modbus_server",
+            "export_register_map",
+            {"config_entry_id": served.entry_id},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "device_required"
+    response = await hass.services.async_call(
+        "modbus_server",
+        "export_register_map",
+        {"config_entry_id": served.entry_id, "device": "Plant"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert len(response["table"]["points"]) == 11  # type: ignore[index,arg-type]
