@@ -7,8 +7,8 @@ Usage::
 For 8 000 and 20 000 rows: the import flow with a CSV and a JSON export (parse, validate,
 preview, then adding every row; an indented JSON export of 20 000 rows is over the import
 limit), and "Add many" with as many sensors (plan and preview, then
-adding). The server entry is not set up, so what is measured is the flows' own work and Home
-Assistant's subentry bookkeeping, not a server restart.
+adding). The server entry is not set up, so what is measured is the flows' own work and the
+save of the device's table (one store file), not a table swap.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import time
 from typing import Any
 
 import pytest
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.modbus_server.const import DOMAIN
+from custom_components.modbus_server.const import DOMAIN, SUBENTRY_DEVICE
+from custom_components.modbus_server.device_rules import device_data
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.registermap import DataType, Point, export_csv, export_json
 from custom_components.modbus_server.registermap.io import MAX_IMPORT_CHARS
@@ -29,10 +31,9 @@ SERVER = {
     "name": "Bench",
     "bind_address": "127.0.0.1",
     "port": 1,
-    "unit_id": None,
     "max_connections": 8,
     "idle_timeout": 0,
-    "unmapped": "error",
+    "unknown_unit": "exception",
     "allowed_clients": [],
     "read_only": False,
 }
@@ -56,7 +57,15 @@ def _points(count: int) -> list[Point]:
 
 
 async def _run(hass: HomeAssistant, kind: str, user_input: dict[str, Any]) -> tuple[float, float]:
-    entry = MockConfigEntry(domain=DOMAIN, title="Bench", data=SERVER)
+    device = ConfigSubentryData(
+        data=device_data(name="Bench", unit_ids=None),
+        subentry_type=SUBENTRY_DEVICE,
+        title="Bench",
+        unique_id=None,
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Bench", data=SERVER, version=2, subentries_data=[device]
+    )
     entry.add_to_hass(hass)
     flows = hass.config_entries.subentries
     result = await flows.async_init((entry.entry_id, kind), context={"source": "user"})

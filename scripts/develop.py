@@ -25,6 +25,8 @@ from hasslib import (
     DEMO,
     DEMO_PORT,
     MBPOLL_EXAMPLES,
+    METER_NAME,
+    METER_TABLE,
     ROOT,
     Credentials,
     HassClient,
@@ -93,7 +95,9 @@ async def run() -> int:
                 print(f"develop: reusing the Modbus server entry {entry_id}")
             else:
                 print("develop: creating the Modbus server entry and the demo table (flows API)")
-                entry_id = await setup_demo_entry(client, bind_address="0.0.0.0")
+                entry_id = await setup_demo_entry(
+                    client, bind_address="0.0.0.0", unit_id=1, meter_table=METER_TABLE
+                )
             for _ in range(100):
                 if await client.entry_state(entry_id) == "loaded":
                     break
@@ -128,7 +132,8 @@ def print_summary(creds: Credentials) -> None:
         f"  UI:          http://127.0.0.1:{HTTP_PORT}/config/integrations/integration/"
         "modbus_server",
         f"  login:       {creds.username} / {creds.password}",
-        f"  Modbus TCP:  port {DEMO_PORT} on all interfaces, unit id 1 (any unit id answered)",
+        f"  Modbus TCP:  port {DEMO_PORT} on all interfaces; devices: the demo table on"
+        f" unit 1, {METER_NAME} on unit 2 (other unit ids: exception 0x0B)",
         f"  logs:        {(CONFIG / 'home-assistant.log').relative_to(ROOT)}",
         "",
         "Try (Debian: apt-get install mbpoll):",

@@ -148,6 +148,14 @@ DEMO_TABLE: tuple[Row, ...] = (
     Row("holding_register", 15, "bit", "input_boolean.alarm", bit=1),
 )
 
+METER_NAME = "Energy meter"
+METER_TABLE: tuple[Row, ...] = (
+    # The demo's second device (unit 2): a few input registers as an energy meter has them.
+    Row("input_register", 0, "float32", "sensor.energy_meter", scale=1000.0, unit="kWh"),
+    Row("input_register", 2, "float32", "sensor.outdoor_temperature", unit="°C"),
+    Row("input_register", 4, "uint16", None, name="Meter status"),
+)
+
 MBPOLL_EXAMPLES = (
     (
         "input registers 30001-30002, float32 ABCD (boiler temperature)",
@@ -157,6 +165,11 @@ MBPOLL_EXAMPLES = (
     ("input registers 30008-30009, uint32 ABCD (energy meter)", "-t 3:int -B -r 8 -c 1", ""),
     ("holding registers 40001-40016, raw", "-t 4 -r 1 -c 16", ""),
     ("coils 00001-00003", "-t 0 -r 1 -c 3", ""),
+    (
+        "unit 2 (energy meter): input registers 30001-30002, float32 kWh",
+        "-a 2 -t 3:float -B -r 1 -c 1",
+        "",
+    ),
     ("discrete inputs 10001-10002", "-t 1 -r 1 -c 2", ""),
     ("write setpoint 40001 := 22.5 (float32 ABCD)", "-t 4:float -B -r 1", "22.5"),
     ("switch the pump (coil 00001) off", "-t 0 -r 1", "0"),
@@ -166,7 +179,8 @@ MBPOLL_EXAMPLES = (
 
 def mbpoll_command(args: str, port: int, host: str = "127.0.0.1", values: str = "") -> str:
     """A ready-to-paste mbpoll command: one request, then exit (values follow the host)."""
-    return f"mbpoll -m tcp -p {port} -a 1 -1 {args} {host} {values}".rstrip()
+    unit = "" if "-a " in args else "-a 1 "
+    return f"mbpoll -m tcp -p {port} {unit}-1 {args} {host} {values}".rstrip()
 
 
 # --- config directory and process -------------------------------------------------------------
@@ -628,8 +642,50 @@ class HassClient:
             raise FlowError(f"server entry not created: {result}")
         return dict(result["result"])
 
-    async def add_row(self, entry_id: str, row: Row) -> dict[str, Any]:
-        """Add one address-table row through the point subentry flow."""
+    async def add_device(self, entry_id: str, name: str, unit_ids: str) -> str:
+        """Add a device (unit ids as typed, e.g. "2") through the device subentry flow."""
+        form = {
+            "name": name,
+            "unit_ids": unit_ids,
+            "answer_0": False,
+            "answer_255": False,
+            "unmapped": "error",
+            "read_only": False,
+            "identification": {},
+        }
+        result = await self.run_flow(
+            "/api/config/config_entries/subentries/flow",
+            {"handler": [entry_id, "device"]},
+            {"user": form},
+        )
+        if result["type"] != "create_entry":
+            raise FlowError(f"device {name} not added: {result}")
+        return await self.device_id(entry_id, name)
+
+    async def device_id(self, entry_id: str, name: str) -> str:
+        """The subentry id of a server's device, by name."""
+        async with self.websocket() as ws:
+            subentries = await ws.command(type="config_entries/subentries/list", entry_id=entry_id)
+        return next(
+            str(s["subentry_id"])
+            for s in subentries
+            if s["subentry_type"] == "device" and s["title"] == name
+        )
+
+    async def delete_rows(self, entry_id: str, device_id: str, row_ids: list[str]) -> None:
+        """Delete rows through the device's reconfigure menu ("delete rows")."""
+        result = await self.run_flow(
+            "/api/config/config_entries/subentries/flow",
+            {"handler": [entry_id, "device"], "subentry_id": device_id},
+            {"reconfigure": "delete_rows", "delete_rows": {"rows": row_ids}},
+        )
+        if result.get("reason") != "rows_deleted":
+            raise FlowError(f"rows not deleted: {result}")
+
+    async def add_row(
+        self, entry_id: str, row: Row, device_id: str | None = None
+    ) -> dict[str, Any]:
+        """Add one row through the point subentry flow (`device_id`: when several devices)."""
         point: dict[str, Any] = {
             "address": row.address,
             "data_type": row.data_type,
@@ -657,22 +713,25 @@ class HassClient:
             "area": {"area": row.area},
             "owned": {"name": row.name, "area": row.area},
             "point": point,
+            "device": {"device": device_id},
         }
         result = await self.run_flow(
             "/api/config/config_entries/subentries/flow",
             {"handler": [entry_id, "point"]},
             answers,
         )
-        if result["type"] != "create_entry":
+        if result.get("reason") != "row_added":
             raise FlowError(f"row {row} not added: {result}")
         return result
 
-    async def import_rows(self, entry_id: str, text: str) -> dict[str, Any]:
+    async def import_rows(
+        self, entry_id: str, text: str, device_id: str | None = None
+    ) -> dict[str, Any]:
         """Add many rows at once through the import subentry flow (CSV or JSON text)."""
         return await self.run_flow(
             "/api/config/config_entries/subentries/flow",
             {"handler": [entry_id, "import"]},
-            {"user": {"text": text}, "confirm": {}},
+            {"user": {"text": text}, "confirm": {}, "device": {"device": device_id}},
         )
 
     async def reload_entry(self, entry_id: str) -> None:
@@ -769,13 +828,21 @@ async def setup_demo_entry(
     bind_address: str = "127.0.0.1",
     name: str = "Modbus demo",
     table: tuple[Row, ...] = DEMO_TABLE,
+    meter_table: tuple[Row, ...] = (),
     **settings: Any,
 ) -> str:
-    """Create the server entry and every demo row through the flows; the entry id."""
+    """Create the server entry (its first device on unit 1) and every demo row; the entry id.
+
+    With `meter_table`, a second device (unit 2) gets those rows: a small energy meter.
+    """
     entry = await client.create_server_entry(
         name=name, port=port, bind_address=bind_address, **settings
     )
     entry_id = str(entry["entry_id"])
     for row in table:
         await client.add_row(entry_id, row)
+    if meter_table:
+        meter = await client.add_device(entry_id, METER_NAME, "2")
+        for row in meter_table:
+            await client.add_row(entry_id, row, meter)
     return entry_id

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_NAME, CONF_PORT, Platform
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_PORT, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import (
@@ -11,10 +12,11 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.loader import async_get_integration
 
-from .bridge import Bridge
+from . import migration
 from .const import (
     CONF_ALLOWED_CLIENTS,
     CONF_BIND_ADDRESS,
@@ -22,38 +24,29 @@ from .const import (
     CONF_MAX_CONNECTIONS,
     CONF_MAX_CONNECTIONS_PER_HOST,
     CONF_READ_ONLY,
-    CONF_STALE_AFTER,
-    CONF_UNIT_ID,
-    CONF_UNMAPPED,
-    CONF_WRITE_MODE,
+    CONF_UNKNOWN_UNIT,
     CONF_WRITE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
+    DEFAULT_UNKNOWN_UNIT,
     DEFAULT_WRITE_TIMEOUT,
     DOMAIN,
     ISSUE_PERMISSION_DENIED,
     LOGGER,
-    SUBENTRY_POINT,
-    WRITE_MODE_DEFAULT,
+    SUBENTRY_DEVICE,
 )
-from .helpers import (
-    bind_error_key,
-    bind_hosts,
-    entry_points,
-    entry_signature,
-    identification_text,
-    point_from_data,
-    point_title,
-)
-from .issues import async_setup_missing_entities_check
-from .modbus import DeviceIdentification, Server
-from .models import ModbusServerConfigEntry, ModbusServerData
+from .helpers import bind_error_key, bind_hosts, entry_signature
+from .issues import async_setup_missing_entities_check, async_update_missing_entities_issue
+from .modbus import Server, UnknownUnit
+from .models import ModbusServerConfigEntry, ModbusServerData, signal_tables
 from .monitor import ServerMonitor
 from .owned import OWNED_PLATFORMS, OwnedStore
 from .panel import async_setup_panel
-from .panel.activity import record_reads
-from .registermap import MapValidationError, RegisterMap, UnmappedPolicy
+from .panel.activity import ServerActivity, activity_of_server
+from .registermap import MapValidationError
 from .renames import async_follow_renames, renamed_rows
+from .runtime import DeviceRuntime, DeviceSettings, ServerRuntime
 from .services import async_setup_services
+from .table_store import TableStore, async_get_table_store, forget_table_store
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -66,64 +59,45 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> bool:
-    """Compile the table, start the server and create the device and its entities."""
-    data = entry.data
-    try:
-        register_map = RegisterMap(
-            entry_points(entry), unmapped=UnmappedPolicy(data[CONF_UNMAPPED])
-        )
-    except MapValidationError as err:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_table",
-            translation_placeholders={"errors": "; ".join(str(e) for e in err.errors)},
-        ) from err
+async def async_migrate_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> bool:
+    """Bring a stored entry to the current model (v1: rows as subentries -> v2: devices)."""
+    return await migration.async_migrate(hass, entry)
 
-    owned = OwnedStore(register_map)
-    read_only = bool(data[CONF_READ_ONLY])
-    bridge = Bridge(
-        hass,
-        register_map,
-        owned,
-        read_only=read_only,
-        write_timeout=float(data.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
-        write_modes={
-            subentry_id: subentry.data.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT)
-            for subentry_id, subentry in entry.subentries.items()
-        },
-        # The server entry is its one device: its default, each row's override.
-        stale_after=float(data.get(CONF_STALE_AFTER) or 0) or None,
-        row_stale_after={
-            subentry_id: subentry.data.get(CONF_STALE_AFTER)
-            for subentry_id, subentry in entry.subentries.items()
-        },
-        entry_id=entry.entry_id,
-    )
+
+async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> bool:
+    """Compile every device's table, start the server and create the devices and entities."""
+    data = entry.data
     integration = await async_get_integration(hass, DOMAIN)
     version = str(integration.version or "0")
+    tables = await async_get_table_store(hass, entry.entry_id)
+    activity = activity_of_server(hass, entry)
+    runtimes = [
+        _build_device(hass, entry, subentry, tables=tables, revision=version, activity=activity)
+        for subentry in entry.get_subentries_of_type(SUBENTRY_DEVICE)
+    ]
     server = Server(
         host=bind_hosts(data[CONF_BIND_ADDRESS]),
         port=int(data[CONF_PORT]),
-        on_read=record_reads(hass, entry, bridge.on_read),  # "last read" of the table view
-        # Read-only: the server itself answers every write with IllegalFunction (01).
-        on_write=None if read_only else bridge.on_write,
-        unit_id=data.get(CONF_UNIT_ID),
+        unknown_unit=UnknownUnit(data.get(CONF_UNKNOWN_UNIT, DEFAULT_UNKNOWN_UNIT)),
         max_connections=int(data[CONF_MAX_CONNECTIONS]),
         max_connections_per_host=int(
             data.get(CONF_MAX_CONNECTIONS_PER_HOST, DEFAULT_MAX_CONNECTIONS_PER_HOST)
         ),
         idle_timeout=float(data[CONF_IDLE_TIMEOUT]) or None,
         allowed_clients=data.get(CONF_ALLOWED_CLIENTS) or None,
-        device_identification=DeviceIdentification(
-            vendor_name="Home Assistant",
-            product_code=DOMAIN,
-            revision=version,
-            product_name=identification_text(data.get(CONF_NAME, entry.title)),
-            model_name="Modbus TCP server",
-            user_application_name=identification_text(entry.title),
-        ),
     )
+    runtime = ServerRuntime(server)
+    try:
+        for device in runtimes:
+            runtime.async_set_device(device)
+    except ValueError as err:  # two devices claim a unit id (the flows refuse that)
+        runtime.async_stop()
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="unit_id_clash",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.async_on_unload(runtime.async_stop)
     issue_id = f"{ISSUE_PERMISSION_DENIED}_{entry.entry_id}"
     try:
         await server.start()
@@ -156,18 +130,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
     monitor = ServerMonitor(hass, server, entry.entry_id)
     entry.runtime_data = ModbusServerData(
         server=server,
-        bridge=bridge,
-        register_map=register_map,
-        owned=owned,
+        runtime=runtime,
+        tables=tables,
         monitor=monitor,
         signature=entry_signature(entry),
     )
     # From here on a failure must not leave the port bound.
     entry.async_on_unload(server.stop)
-    entry.async_on_unload(bridge.async_start())
     entry.async_on_unload(monitor.async_start())
+    entry.async_on_unload(activity.async_follow_writes(hass, entry.entry_id, runtime))
 
-    dr.async_get(hass).async_get_or_create(
+    devices = dr.async_get(hass)
+    devices.async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
@@ -175,6 +149,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         model="Modbus TCP server",
         sw_version=version,
     )
+    for device in runtimes:
+        _async_register_device(hass, entry, device)
 
     _async_remove_stale_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -182,21 +158,123 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
     entry.async_on_unload(
         async_follow_renames(hass, lambda old, new: _async_rename_in_table(hass, entry, old, new))
     )
+    entry.async_on_unload(
+        tables.async_add_listener(
+            lambda device_id: _async_table_changed(hass, entry, device_id, version)
+        )
+    )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     LOGGER.debug("%s listening on %s", entry.title, server.addresses)
     return True
 
 
+def _build_device(
+    hass: HomeAssistant,
+    entry: ModbusServerConfigEntry,
+    subentry: ConfigSubentry,
+    *,
+    tables: TableStore,
+    revision: str,
+    activity: ServerActivity,
+    owned: OwnedStore | None = None,
+) -> DeviceRuntime:
+    """A device's runtime from its subentry and its stored table (ConfigEntryError: bad table)."""
+    device_id = subentry.subentry_id
+    settings = DeviceSettings.from_data(device_id, subentry.data, revision=revision)
+    try:
+        return DeviceRuntime(
+            hass,
+            settings,
+            tables.rows(device_id),
+            owned=owned,
+            server_read_only=bool(entry.data[CONF_READ_ONLY]),
+            write_timeout=float(entry.data.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
+            entry_id=entry.entry_id,
+            wrap_read=lambda on_read: activity.device(device_id).recording(on_read),
+        )
+    except (MapValidationError, ValueError, KeyError) as err:
+        errors = err.errors if isinstance(err, MapValidationError) else [err]
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_table",
+            translation_placeholders={
+                "device": subentry.title,
+                "errors": "; ".join(str(e) for e in errors),
+            },
+        ) from err
+
+
+@callback
+def _async_register_device(
+    hass: HomeAssistant, entry: ModbusServerConfigEntry, device: DeviceRuntime
+) -> None:
+    """The Home Assistant device of a Modbus device, behind the server's device."""
+    settings = device.settings
+    devices = dr.async_get(hass)
+    server = devices.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    devices.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        config_subentry_id=settings.device_id,
+        identifiers={(DOMAIN, settings.device_id)},
+        name=settings.name,
+        manufacturer=settings.identification.vendor_name,
+        model=settings.identification.model_name,
+        via_device_id=None if server is None else server.id,
+    )
+
+
+@callback
+def _async_swap(hass: HomeAssistant, entry: ModbusServerConfigEntry, device: DeviceRuntime) -> bool:
+    """Serve `device` from the next request on; False (logged) when it cannot be served."""
+    try:
+        entry.runtime_data.runtime.async_set_device(device)
+    except ValueError as err:
+        LOGGER.error("%s: device %s not applied: %s", entry.title, device.settings.name, err)
+        return False
+    _async_after_change(hass, entry)
+    return True
+
+
+@callback
+def _async_after_change(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
+    """Entities, repair issue and table view follow a device change."""
+    _async_remove_stale_entities(hass, entry)
+    async_update_missing_entities_issue(hass, entry)
+    async_dispatcher_send(hass, signal_tables(entry.entry_id))
+
+
+@callback
+def _async_table_changed(
+    hass: HomeAssistant, entry: ModbusServerConfigEntry, device_id: str, revision: str
+) -> None:
+    """A device's table was edited: swap in its new table, connections stay open."""
+    data = entry.runtime_data
+    subentry = entry.subentries.get(device_id)
+    running = data.devices.get(device_id)
+    if subentry is None or running is None:
+        return
+    try:
+        device = _build_device(
+            hass,
+            entry,
+            subentry,
+            tables=data.tables,
+            revision=revision,
+            activity=activity_of_server(hass, entry),
+            owned=running.owned,
+        )
+    except ConfigEntryError as err:
+        LOGGER.error("%s: table of %s not applied: %s", entry.title, subentry.title, err)
+        return
+    _async_swap(hass, entry, device)
+
+
 @callback
 def _async_remove_stale_entities(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
-    """Remove entities of owned points that were deleted or moved to another area.
-
-    Owned-point entities belong to the entry (not to their subentry) so that they can share
-    the server's device, which a device registry only allows within one subentry.
-    """
+    """Remove entities of owned rows that were deleted or moved to another area."""
     expected = {
         (OWNED_PLATFORMS[point.area], point.key)
-        for point in entry.runtime_data.register_map.points
+        for point in entry.runtime_data.points()
         if point.source is None
     }
     registry = er.async_get(hass)
@@ -212,26 +290,59 @@ def _async_remove_stale_entities(hass: HomeAssistant, entry: ModbusServerConfigE
 def _async_rename_in_table(
     hass: HomeAssistant, entry: ModbusServerConfigEntry, old: str, new: str
 ) -> None:
-    """Point the rows of a renamed entity at its new id (the update listener reloads once)."""
-    for subentry in list(entry.subentries.values()):
-        if subentry.subentry_type != SUBENTRY_POINT:
-            continue
-        (data,), changed = renamed_rows([subentry.data], old, new)
+    """Point the rows of a renamed entity at its new id (each device's table is swapped)."""
+    tables = entry.runtime_data.tables
+    for device_id in tables.device_ids:
+        rows, changed = renamed_rows(tables.rows(device_id), old, new)
         if changed:
-            hass.config_entries.async_update_subentry(
-                entry, subentry, data=data, title=point_title(point_from_data(data))
+            entry.async_create_task(
+                hass, tables.async_set_rows(device_id, rows), "modbus_server rename"
             )
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
-    """Reload once when the settings or the address table changed (not for titles)."""
-    runtime = entry.runtime_data
-    if runtime.reload_scheduled or runtime.signature == entry_signature(entry):
+    """Server settings changed: reload once. Devices added, changed or removed: swap live."""
+    data = entry.runtime_data
+    if data.reload_scheduled:
         return
-    runtime.reload_scheduled = True
-    # Not inline: listeners start eagerly, and a flow adding many rows calls us once per row.
-    # Deferring to the next loop iteration lets the whole change land before the one reload.
-    hass.loop.call_soon(hass.config_entries.async_schedule_reload, entry.entry_id)
+    if data.signature != entry_signature(entry):
+        data.reload_scheduled = True
+        # Not inline: listeners start eagerly; let the whole change land before the reload.
+        hass.loop.call_soon(hass.config_entries.async_schedule_reload, entry.entry_id)
+        return
+    integration = await async_get_integration(hass, DOMAIN)
+    revision = str(integration.version or "0")
+    subentries = {s.subentry_id: s for s in entry.get_subentries_of_type(SUBENTRY_DEVICE)}
+    changed = False
+    for device_id in [d for d in data.devices if d not in subentries]:
+        data.runtime.async_remove_device(device_id)
+        entry.async_create_task(
+            hass, data.tables.async_remove_device(device_id), "modbus_server remove table"
+        )
+        changed = True
+    activity = activity_of_server(hass, entry)
+    for device_id, subentry in subentries.items():
+        running = data.devices.get(device_id)
+        settings = DeviceSettings.from_data(device_id, subentry.data, revision=revision)
+        if running is not None and running.settings == settings:
+            continue
+        try:
+            device = _build_device(
+                hass,
+                entry,
+                subentry,
+                tables=data.tables,
+                revision=revision,
+                activity=activity,
+                owned=None if running is None else running.owned,
+            )
+        except ConfigEntryError as err:
+            LOGGER.error("%s: device %s not applied: %s", entry.title, subentry.title, err)
+            continue
+        if _async_swap(hass, entry, device):
+            _async_register_device(hass, entry, device)
+    if changed:
+        _async_after_change(hass, entry)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> bool:
@@ -243,7 +354,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
-    """Forget the entry's repair issues."""
+    """Forget the entry's tables and repair issues."""
+    await (await async_get_table_store(hass, entry.entry_id)).async_remove()
+    forget_table_store(hass, entry.entry_id)
     for issue in list(ir.async_get(hass).issues.values()):
         if issue.domain == DOMAIN and issue.issue_id.endswith(entry.entry_id):
             ir.async_delete_issue(hass, DOMAIN, issue.issue_id)

@@ -11,7 +11,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import ModbusServerDiagnosticEntity, OwnedBitEntity
+from .entity import ModbusServerDiagnosticEntity, OwnedBitEntity, async_setup_owned
 from .modbus.area import Area
 from .models import ModbusServerConfigEntry
 
@@ -31,13 +31,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add 'client connected' and one binary sensor per owned discrete input."""
-    owned = entry.runtime_data.owned_points(Area.DISCRETE_INPUT)
-    async_add_entities(
-        [
-            ClientConnectedBinarySensor(entry, CLIENT_CONNECTED),
-            *(OwnedBinarySensor(entry, point) for point in owned),
-        ]
-    )
+    async_add_entities([ClientConnectedBinarySensor(entry, CLIENT_CONNECTED)])
+    async_setup_owned(entry, async_add_entities, Area.DISCRETE_INPUT, OwnedBinarySensor)
 
 
 class ClientConnectedBinarySensor(ModbusServerDiagnosticEntity, BinarySensorEntity):

@@ -8,12 +8,11 @@ from typing import Any, override
 
 import probatio
 from homeassistant.config_entries import (
-    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
-    ConfigSubentry,
+    ConfigSubentryData,
     ConfigSubentryFlow,
     SubentryFlowResult,
 )
@@ -34,12 +33,14 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
 )
+from homeassistant.util.ulid import ulid_now
 
 from .bindings import DomainBinding, get_binding, supported_domains
 from .const import (
@@ -56,6 +57,7 @@ from .const import (
     CONF_BYTE_ORDER,
     CONF_DATA_TYPE,
     CONF_ENTITY_ID,
+    CONF_IDENTIFICATION,
     CONF_IDLE_TIMEOUT,
     CONF_LENGTH,
     CONF_MAX_CONNECTIONS,
@@ -63,9 +65,12 @@ from .const import (
     CONF_OFFSET,
     CONF_READ_ONLY,
     CONF_SCALE,
+    CONF_STALE_AFTER,
     CONF_UNAVAILABLE_VALUE,
     CONF_UNIT,
     CONF_UNIT_ID,
+    CONF_UNIT_IDS,
+    CONF_UNKNOWN_UNIT,
     CONF_UNMAPPED,
     CONF_WORD_ORDER,
     CONF_WRITABLE,
@@ -77,14 +82,23 @@ from .const import (
     DEFAULT_MAX_CONNECTIONS_PER_HOST,
     DEFAULT_NAME,
     DEFAULT_PORT,
+    DEFAULT_UNKNOWN_UNIT,
     DEFAULT_UNMAPPED,
     DEFAULT_WRITE_TIMEOUT,
     DOMAIN,
     SUBENTRY_BULK,
+    SUBENTRY_DEVICE,
     SUBENTRY_IMPORT,
     SUBENTRY_POINT,
     WRITE_MODE_DEFAULT,
     WRITE_MODES,
+)
+from .device_rules import (
+    IDENTIFICATION_FIELDS,
+    device_data,
+    format_unit_ids,
+    parse_unit_ids,
+    unit_conflict,
 )
 from .helpers import (
     AREA_ABBREVIATIONS,
@@ -92,7 +106,6 @@ from .helpers import (
     bind_error_key,
     catch_all_clients,
     data_from_point,
-    entry_points,
     identification_too_long,
     next_free_port,
     optional_int,
@@ -104,6 +117,7 @@ from .helpers import (
     split_source,
     try_bind,
 )
+from .modbus import UnknownUnit
 from .modbus.area import Area
 from .modbus.device_id import MAX_OBJECT_LENGTH
 from .registermap import (
@@ -121,6 +135,14 @@ from .registermap import (
     validate_point,
 )
 from .registermap.io import MAX_IMPORT_CHARS
+from .table_store import ROW_ID, Row, TableStore, async_get_table_store
+
+CONF_DEVICE = "device"
+CONF_ROW = "row"
+CONF_ROWS = "rows"
+CONF_ANSWER_0 = "answer_0"
+CONF_ANSWER_255 = "answer_255"
+"""Device form: also answer unit id 0 / 255 (the Modbus TCP conventions, see the README)."""
 
 ATTRIBUTE_STATE = "state"
 """Option of the attribute step meaning: the entity's state itself."""
@@ -142,8 +164,26 @@ WRITE_TIMEOUT_RANGE = (0.5, 60.0)
 """Seconds a client's write may wait for its service calls (the form's bounds)."""
 
 
-def _server_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
+def _server_schema(defaults: Mapping[str, Any], *, first_device: bool) -> probatio.Schema:
+    """The server form.
+
+    `first_device`: it also asks the unit id and unmapped policy of the device created with
+    the server (later they are that device's own settings).
+    """
     unit_id = defaults.get(CONF_UNIT_ID)
+    device_fields: dict[Any, Any] = {}
+    if first_device:
+        device_fields = {
+            probatio.Optional(
+                CONF_UNIT_ID,
+                description={"suggested_value": unit_id} if unit_id is not None else None,
+            ): NumberSelector(
+                NumberSelectorConfig(min=0, max=255, step=1, mode=NumberSelectorMode.BOX)
+            ),
+            probatio.Required(
+                CONF_UNMAPPED, default=defaults.get(CONF_UNMAPPED, DEFAULT_UNMAPPED)
+            ): _unmapped_selector(),
+        }
     return probatio.Schema(
         {
             probatio.Required(CONF_NAME, default=defaults.get(CONF_NAME, DEFAULT_NAME)): str,
@@ -162,12 +202,7 @@ def _server_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
                     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
                 )
             ),
-            probatio.Optional(
-                CONF_UNIT_ID,
-                description={"suggested_value": unit_id} if unit_id is not None else None,
-            ): NumberSelector(
-                NumberSelectorConfig(min=0, max=255, step=1, mode=NumberSelectorMode.BOX)
-            ),
+            **device_fields,
             probatio.Required(
                 CONF_MAX_CONNECTIONS,
                 default=defaults.get(CONF_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS),
@@ -206,9 +241,12 @@ def _server_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
                 )
             ),
             probatio.Required(
-                CONF_UNMAPPED, default=defaults.get(CONF_UNMAPPED, DEFAULT_UNMAPPED)
+                CONF_UNKNOWN_UNIT, default=defaults.get(CONF_UNKNOWN_UNIT, DEFAULT_UNKNOWN_UNIT)
             ): SelectSelector(
-                SelectSelectorConfig(options=["error", "zero"], translation_key=CONF_UNMAPPED)
+                SelectSelectorConfig(
+                    options=[str(choice) for choice in UnknownUnit],
+                    translation_key=CONF_UNKNOWN_UNIT,
+                )
             ),
             probatio.Optional(
                 CONF_ALLOWED_CLIENTS, default=list(defaults.get(CONF_ALLOWED_CLIENTS, []))
@@ -217,6 +255,12 @@ def _server_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
                 CONF_READ_ONLY, default=defaults.get(CONF_READ_ONLY, False)
             ): BooleanSelector(),
         }
+    )
+
+
+def _unmapped_selector() -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(options=["error", "zero"], translation_key=CONF_UNMAPPED)
     )
 
 
@@ -236,7 +280,7 @@ def _redisplayed(user_input: Mapping[str, Any], data: Mapping[str, Any]) -> dict
 class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
     """One config entry per Modbus TCP server."""
 
-    VERSION = 1
+    VERSION = 2
     MINOR_VERSION = 1
 
     def __init__(self) -> None:
@@ -249,8 +293,9 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Address-table rows: one at a time, many entities at once, or an import."""
+        """Devices, and their rows: one at a time, many entities at once, or an import."""
         return {
+            SUBENTRY_DEVICE: DeviceSubentryFlow,
             SUBENTRY_POINT: PointSubentryFlow,
             SUBENTRY_BULK: BulkSubentryFlow,
             SUBENTRY_IMPORT: ImportSubentryFlow,
@@ -264,7 +309,25 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data, errors, placeholders = await self._async_validate(user_input, None)
             if not errors:
-                return self.async_create_entry(title=data[CONF_NAME], data=data)
+                # The server's first device: what a v1 server answered by itself.
+                unit_id = user_input.get(CONF_UNIT_ID)
+                device = device_data(
+                    name=data[CONF_NAME],
+                    unit_ids=None if unit_id is None else [int(unit_id)],
+                    unmapped=str(user_input.get(CONF_UNMAPPED, DEFAULT_UNMAPPED)),
+                )
+                return self.async_create_entry(
+                    title=data[CONF_NAME],
+                    data=data,
+                    subentries=[
+                        ConfigSubentryData(
+                            data=device,
+                            subentry_type=SUBENTRY_DEVICE,
+                            title=data[CONF_NAME],
+                            unique_id=None,
+                        )
+                    ],
+                )
             defaults: Mapping[str, Any] = _redisplayed(user_input, data)
         else:
             defaults = {
@@ -273,7 +336,7 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
             }
         return self.async_show_form(
             step_id="user",
-            data_schema=_server_schema(defaults),
+            data_schema=_server_schema(defaults, first_device=True),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -281,7 +344,7 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the settings; the address table (subentries) is kept."""
+        """Change the server settings; its devices and their tables are kept."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
@@ -297,7 +360,7 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
             defaults = _redisplayed(user_input, data)
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_server_schema(defaults),
+            data_schema=_server_schema(defaults, first_device=False),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -347,20 +410,18 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {}
         bind = str(user_input[CONF_BIND_ADDRESS]).strip()
         port = int(user_input[CONF_PORT])
-        unit_id = user_input.get(CONF_UNIT_ID)
         allowed, invalid = parse_allowed_clients(user_input.get(CONF_ALLOWED_CLIENTS, []))
         data: dict[str, Any] = {
             CONF_NAME: str(user_input[CONF_NAME]).strip() or DEFAULT_NAME,
             CONF_BIND_ADDRESS: bind,
             CONF_PORT: port,
-            CONF_UNIT_ID: None if unit_id is None else int(unit_id),
             CONF_MAX_CONNECTIONS: int(user_input[CONF_MAX_CONNECTIONS]),
             CONF_MAX_CONNECTIONS_PER_HOST: int(
                 user_input.get(CONF_MAX_CONNECTIONS_PER_HOST, DEFAULT_MAX_CONNECTIONS_PER_HOST)
             ),
             CONF_IDLE_TIMEOUT: int(user_input[CONF_IDLE_TIMEOUT]),
             CONF_WRITE_TIMEOUT: float(user_input.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
-            CONF_UNMAPPED: user_input[CONF_UNMAPPED],
+            CONF_UNKNOWN_UNIT: str(user_input.get(CONF_UNKNOWN_UNIT, DEFAULT_UNKNOWN_UNIT)),
             CONF_ALLOWED_CLIENTS: allowed,
             CONF_READ_ONLY: bool(user_input[CONF_READ_ONLY]),
         }
@@ -502,22 +563,69 @@ class _TableFlow(ConfigSubentryFlow):
         """Lock, alarm panel or door-like cover (see helpers.safety_relevant)."""
         return safety_relevant(split_entity_id(entity_id)[0], self._device_class(entity_id))
 
-    def _existing(self, exclude: str | None = None) -> list[Point]:
-        return entry_points(self._get_entry(), exclude=exclude)
+    _device_id: str | None = None
+    _tables: TableStore | None = None
 
-    def _add_points(self, points: list[Point]) -> SubentryFlowResult:
-        """Add every point as its own 'point' subentry (one reload follows), then finish."""
-        entry = self._get_entry()
-        for point in points:
-            self.hass.config_entries.async_add_subentry(
-                entry,
-                ConfigSubentry(
-                    data=_frozen_data(data_from_point(point)),
-                    subentry_type=SUBENTRY_POINT,
-                    title=point_title(point),
-                    unique_id=None,
-                ),
-            )
+    async def async_step_device(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pick the device the rows are for (asked only when the server has several)."""
+        devices = self._get_entry().get_subentries_of_type(SUBENTRY_DEVICE)
+        if not devices:
+            return self.async_abort(reason="no_devices")
+        if user_input is not None or len(devices) == 1:
+            chosen = devices[0].subentry_id if user_input is None else user_input[CONF_DEVICE]
+            await self._async_use_device(chosen)
+            return await self.async_step_user()
+        return self.async_show_form(
+            step_id="device",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_DEVICE, default=devices[0].subentry_id): (
+                        SelectSelector(
+                            SelectSelectorConfig(
+                                options=[
+                                    SelectOptionDict(value=d.subentry_id, label=d.title)
+                                    for d in devices
+                                ],
+                                mode=SelectSelectorMode.LIST,
+                            )
+                        )
+                    )
+                }
+            ),
+        )
+
+    async def _async_use_device(self, device_id: str) -> None:
+        """Work on this device's table from now on."""
+        self._device_id = device_id
+        self._tables = await async_get_table_store(self.hass, self._get_entry().entry_id)
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """The flow's first step (after the device step)."""
+        raise NotImplementedError
+
+    def _rows(self) -> tuple[Row, ...]:
+        assert self._tables is not None
+        assert self._device_id is not None
+        return self._tables.rows(self._device_id)
+
+    def _existing(self, exclude: str | None = None) -> list[Point]:
+        """The device's stored rows as points (optionally leaving one out)."""
+        return [
+            point_from_data(row, str(row[ROW_ID])) for row in self._rows() if row[ROW_ID] != exclude
+        ]
+
+    async def _async_set_rows(self, rows: list[Mapping[str, Any]]) -> None:
+        """Store the device's new table; the running server swaps it in (no restart)."""
+        assert self._tables is not None
+        assert self._device_id is not None
+        await self._tables.async_set_rows(self._device_id, rows)
+
+    async def _async_add_points(self, points: list[Point]) -> SubentryFlowResult:
+        """Append every point as a row of the device's table, then finish."""
+        new = [{**data_from_point(point), ROW_ID: ulid_now()} for point in points]
+        await self._async_set_rows([*self._rows(), *new])
         return self.async_abort(
             reason="points_added", description_placeholders={"count": str(len(points))}
         )
@@ -550,6 +658,7 @@ class _PreviewedTableFlow(_TableFlow):
 
     def __init__(self) -> None:
         """Nothing chosen yet."""
+        super().__init__()
         self._points: list[Point] = []
         self._kept_read_only: frozenset[str] = frozenset()
 
@@ -558,7 +667,7 @@ class _PreviewedTableFlow(_TableFlow):
     ) -> SubentryFlowResult:
         """Show the resulting table; submitting creates every row."""
         if user_input is not None:
-            return self._add_points(self._points)
+            return await self._async_add_points(self._points)
         return self.async_show_form(
             step_id="confirm",
             data_schema=probatio.Schema({}),
@@ -569,29 +678,22 @@ class _PreviewedTableFlow(_TableFlow):
         )
 
 
-def _frozen_data(data: dict[str, Any]) -> Any:
-    from types import MappingProxyType  # noqa: PLC0415
-
-    return MappingProxyType(data)
-
-
-class PointSubentryFlow(_TableFlow):
-    """Add or change one row of the address table."""
+class _RowFlow(_TableFlow):
+    """The steps of one row: its source, area, address and encoding (add or change)."""
 
     def __init__(self) -> None:
         """Start with an empty row."""
+        super().__init__()
         self._data: dict[str, Any] = {}
         self._binding: DomainBinding | None = None
+        self._row_id: str | None = None
+        """The row being changed (None: a new row)."""
 
-    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Ask where the value comes from: an entity, or the integration itself."""
-        return self.async_show_menu(step_id="user", menu_options=["entity", "owned"])
-
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
+    async def _async_edit_row(self, row_id: str) -> SubentryFlowResult:
         """Change a row: the same steps, pre-filled with its current values."""
-        self._data = dict(self._get_reconfigure_subentry().data)
+        row = next(row for row in self._rows() if row[ROW_ID] == row_id)
+        self._row_id = row_id
+        self._data = {key: value for key, value in row.items() if key != ROW_ID}
         if self._data.get(CONF_ENTITY_ID):
             return await self.async_step_entity()
         return await self.async_step_owned()
@@ -757,7 +859,7 @@ class PointSubentryFlow(_TableFlow):
         return self._binding.writable(area, self._data.get(CONF_ATTRIBUTE))
 
     def _editing_id(self) -> str | None:
-        return self._reconfigure_subentry_id if self.source == SOURCE_RECONFIGURE else None
+        return self._row_id
 
     async def async_step_point(
         self, user_input: dict[str, Any] | None = None
@@ -797,7 +899,7 @@ class PointSubentryFlow(_TableFlow):
             errors, placeholders_err = self._validate()
             placeholders.update(placeholders_err)
             if not errors:
-                return self._finish()
+                return await self._async_finish()
         return self.async_show_form(
             step_id="point",
             data_schema=self._point_schema(area, expand=CONF_ADVANCED in errors),
@@ -818,14 +920,19 @@ class PointSubentryFlow(_TableFlow):
                 problems = [_explain_overlap(error, existing, point) for error in err.errors]
         return _field_errors(problems)
 
-    def _finish(self) -> SubentryFlowResult:
-        point = point_from_data(self._data)
-        title = point_title(point)
-        if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_and_abort(
-                self._get_entry(), self._get_reconfigure_subentry(), title=title, data=self._data
+    async def _async_finish(self) -> SubentryFlowResult:
+        """Store the row in the device's table (a changed row keeps its id and place)."""
+        title = point_title(point_from_data(self._data))
+        if self._row_id is None:
+            await self._async_set_rows([*self._rows(), {**self._data, ROW_ID: ulid_now()}])
+            reason = "row_added"
+        else:
+            changed = {**self._data, ROW_ID: self._row_id}
+            await self._async_set_rows(
+                [changed if row[ROW_ID] == self._row_id else row for row in self._rows()]
             )
-        return self.async_create_entry(title=title, data=self._data)
+            reason = "row_changed"
+        return self.async_abort(reason=reason, description_placeholders={"row": title})
 
     def _point_schema(self, area: Area, *, expand: bool = False) -> probatio.Schema:
         """The point form.
@@ -963,11 +1070,23 @@ def _owned_text(point: Point) -> bool:
     )
 
 
+class PointSubentryFlow(_RowFlow):
+    """Add one row to a device's table."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Ask where the value comes from: an entity, or the integration itself."""
+        if self._device_id is None:
+            return await self.async_step_device()
+        return self.async_show_menu(step_id="user", menu_options=["entity", "owned"])
+
+
 class BulkSubentryFlow(_PreviewedTableFlow):
     """Map many entities at once: consecutive addresses per area, default types, a preview."""
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Pick the entities and whether writable areas are preferred."""
+        if self._device_id is None:
+            return await self.async_step_device()
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
@@ -1053,6 +1172,8 @@ class ImportSubentryFlow(_PreviewedTableFlow):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """Paste the text; it is parsed and validated against the existing table."""
+        if self._device_id is None:
+            return await self.async_step_device()
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"details": ""}
         text = ""
@@ -1122,3 +1243,215 @@ class ImportSubentryFlow(_PreviewedTableFlow):
             return [_import_problem(error, existing, points) for error in err.errors]
         self._points = points
         return []
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+
+def _device_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
+    """The device form: name, unit ids, policies and the FC43 identification overrides."""
+    units = defaults.get(CONF_UNIT_IDS)
+    listed = [] if units is None else [u for u in units if u not in (0, 255)]
+    identification = defaults.get(CONF_IDENTIFICATION) or {}
+    stale_after = defaults.get(CONF_STALE_AFTER)
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_NAME, default=defaults.get(CONF_NAME, "")): str,
+            probatio.Optional(
+                CONF_UNIT_IDS, description=_suggested(format_unit_ids(listed))
+            ): TextSelector(),
+            probatio.Required(
+                CONF_ANSWER_0, default=bool(units is not None and 0 in units)
+            ): BooleanSelector(),
+            probatio.Required(
+                CONF_ANSWER_255, default=bool(units is not None and 255 in units)
+            ): BooleanSelector(),
+            probatio.Required(
+                CONF_UNMAPPED, default=defaults.get(CONF_UNMAPPED, DEFAULT_UNMAPPED)
+            ): _unmapped_selector(),
+            probatio.Required(
+                CONF_READ_ONLY, default=bool(defaults.get(CONF_READ_ONLY, False))
+            ): BooleanSelector(),
+            probatio.Optional(CONF_STALE_AFTER, description=_suggested(stale_after)): _box(
+                min=0, max=86400, step=1, unit_of_measurement="s"
+            ),
+            probatio.Required(CONF_IDENTIFICATION): section(
+                probatio.Schema(
+                    {
+                        probatio.Optional(
+                            field, description=_suggested(identification.get(field))
+                        ): str
+                        for field in IDENTIFICATION_FIELDS
+                    }
+                ),
+                {"collapsed": not identification},
+            ),
+        }
+    )
+
+
+class DeviceSubentryFlow(_RowFlow):
+    """A Modbus device of the server: add it, change its settings, change or delete rows."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """A new device (its table starts empty)."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        defaults: Mapping[str, Any] = {
+            CONF_NAME: self._unused_name(),
+            CONF_UNIT_IDS: [1 + len(self._get_entry().get_subentries_of_type(SUBENTRY_DEVICE))],
+        }
+        if user_input is not None:
+            data, errors, placeholders = self._validate_device(user_input, None)
+            if not errors:
+                return self.async_create_entry(title=data[CONF_NAME], data=data)
+            defaults = data
+        return self.async_show_form(
+            step_id="user",
+            data_schema=_device_schema(defaults),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """What to change: the device's settings, one of its rows, or delete rows."""
+        await self._async_use_device(self._get_reconfigure_subentry().subentry_id)
+        return self.async_show_menu(
+            step_id="reconfigure", menu_options=["settings", "change_row", "delete_rows"]
+        )
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change the device's settings; applied live, connections stay open."""
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        defaults: Mapping[str, Any] = subentry.data
+        if user_input is not None:
+            data, errors, placeholders = self._validate_device(user_input, subentry.subentry_id)
+            if not errors:
+                return self.async_update_and_abort(
+                    self._get_entry(), subentry, title=data[CONF_NAME], data=data
+                )
+            defaults = data
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=_device_schema(defaults),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _row_options(self) -> list[SelectOptionDict]:
+        """The device's rows by PLC address, labelled as their titles."""
+        points = sorted(
+            self._existing(), key=lambda p: (AREA_ORDER.index(p.area), p.address, p.bit or 0)
+        )
+        return [SelectOptionDict(value=point.key, label=point_title(point)) for point in points]
+
+    async def async_step_change_row(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pick the row to change; then the steps of adding a row, pre-filled."""
+        if user_input is not None:
+            return await self._async_edit_row(user_input[CONF_ROW])
+        options = self._row_options()
+        if not options:
+            return self.async_abort(reason="no_rows")
+        return self.async_show_form(
+            step_id="change_row",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_ROW): SelectSelector(
+                        SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+                    )
+                }
+            ),
+        )
+
+    async def async_step_delete_rows(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pick rows to delete; all of them go at once (owned rows take their entities)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            doomed = set(user_input.get(CONF_ROWS) or ())
+            if doomed:
+                await self._async_set_rows([r for r in self._rows() if r[ROW_ID] not in doomed])
+                return self.async_abort(
+                    reason="rows_deleted", description_placeholders={"count": str(len(doomed))}
+                )
+            errors[CONF_ROWS] = "no_rows_selected"
+        options = self._row_options()
+        if not options:
+            return self.async_abort(reason="no_rows")
+        return self.async_show_form(
+            step_id="delete_rows",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Optional(CONF_ROWS): SelectSelector(
+                        SelectSelectorConfig(
+                            options=options, multiple=True, mode=SelectSelectorMode.DROPDOWN
+                        )
+                    )
+                }
+            ),
+            errors=errors,
+        )
+
+    def _unused_name(self) -> str:
+        """'Device 2', 'Device 3', ...: a name no device of the server has."""
+        names = {s.title for s in self._get_entry().get_subentries_of_type(SUBENTRY_DEVICE)}
+        number = len(names) + 1
+        while f"Device {number}" in names:
+            number += 1
+        return f"Device {number}"
+
+    def _validate_device(
+        self, user_input: Mapping[str, Any], device_id: str | None
+    ) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+        """Normalise the device form; return (data, errors by field, placeholders)."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        name = str(user_input.get(CONF_NAME, "")).strip()
+        units, invalid = parse_unit_ids(str(user_input.get(CONF_UNIT_IDS) or ""))
+        units += [u for u, key in ((0, CONF_ANSWER_0), (255, CONF_ANSWER_255)) if user_input[key]]
+        unit_ids = units or None
+        section_input = user_input.get(CONF_IDENTIFICATION) or {}
+        identification = {
+            field: str(section_input[field]).strip()
+            for field in IDENTIFICATION_FIELDS
+            if str(section_input.get(field) or "").strip()
+        }
+        stale_after = user_input.get(CONF_STALE_AFTER)
+        data = device_data(
+            name=name,
+            unit_ids=unit_ids,
+            unmapped=str(user_input[CONF_UNMAPPED]),
+            read_only=bool(user_input[CONF_READ_ONLY]),
+            stale_after=float(stale_after) if stale_after else None,
+            identification=identification,
+        )
+        if not name:
+            errors[CONF_NAME] = "name_required"
+        elif identification_too_long(name) or any(
+            identification_too_long(text) for text in identification.values()
+        ):
+            errors[CONF_NAME if identification_too_long(name) else CONF_IDENTIFICATION] = (
+                "name_too_long"
+            )
+            placeholders["max_bytes"] = str(MAX_OBJECT_LENGTH)
+        if invalid:
+            errors[CONF_UNIT_IDS] = "invalid_unit_ids"
+            placeholders["invalid"] = ", ".join(invalid)
+        else:
+            others = [
+                (s.title, s.data.get(CONF_UNIT_IDS))
+                for s in self._get_entry().get_subentries_of_type(SUBENTRY_DEVICE)
+                if s.subentry_id != device_id
+            ]
+            if conflict := unit_conflict(unit_ids, others):
+                errors[CONF_UNIT_IDS], placeholders["device"] = conflict
+        return data, errors, placeholders

@@ -1,4 +1,4 @@
-"""Diagnostics download: settings, address table, counters and connections."""
+"""Diagnostics download: settings, devices and their tables, counters and connections."""
 
 from __future__ import annotations
 
@@ -23,15 +23,24 @@ async def async_get_config_entry_diagnostics(
     return {
         "settings": dict(entry.data),
         "listening": [list(address) for address in server.addresses],
-        "table": json.loads(export_json(runtime.register_map.points))["points"],
-        "subentries": {
-            subentry_id: subentry.title for subentry_id, subentry in entry.subentries.items()
+        "devices": {
+            device_id: {
+                "name": device.settings.name,
+                "unit_ids": None
+                if device.settings.unit_ids is None
+                else sorted(device.settings.unit_ids),
+                "unmapped": str(device.settings.unmapped),
+                "read_only": device.settings.read_only,
+                "stale_after": device.settings.stale_after,
+                "table": json.loads(export_json(device.register_map.points))["points"],
+                # points applied / failed / timed out / skipped as unchanged; refused as busy
+                "writes": dict(device.bridge.counters),
+                # points whose source has not reported within their stale_after (read unavailable)
+                "stale_points": len(device.bridge.staleness.stale),
+            }
+            for device_id, device in runtime.devices.items()
         },
         "counters": server.stats.as_dict(),
-        # points applied / failed / timed out / skipped as unchanged; writes refused as busy
-        "writes": dict(runtime.bridge.counters),
-        # points whose source has not reported within the row's stale_after (read unavailable)
-        "stale_points": len(runtime.bridge.staleness.stale),
         "connections": [client.as_dict() for client in server.connections],
         "monitor": {
             "requests_per_minute": runtime.monitor.snapshot.requests_per_minute,

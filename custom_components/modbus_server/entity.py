@@ -1,9 +1,10 @@
-"""Base entities: everything belongs to the server's device."""
+"""Base entities: diagnostics belong to the server's device, owned rows to their device's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import callback
@@ -11,12 +12,17 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from .const import DOMAIN
-from .models import ModbusServerConfigEntry
+from .modbus.area import Area
+from .models import ModbusServerConfigEntry, signal_tables
 from .registermap import UNAVAILABLE, EncodingError, Point
 from .registermap.codec import as_bool
+
+if TYPE_CHECKING:
+    from .runtime import DeviceRuntime
 
 OWNED_VALUE = "owned_value"
 """Key of the exact owned value in an owned entity's extra restore data."""
@@ -44,10 +50,10 @@ class ModbusServerEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, entry: ModbusServerConfigEntry) -> None:
-        """Attach the entity to the server's device."""
+    def __init__(self, entry: ModbusServerConfigEntry, device_id: str | None = None) -> None:
+        """Attach the entity to a Modbus device (a device subentry) or to the server."""
         self.entry = entry
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, entry.entry_id)})
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, device_id or entry.entry_id)})
 
 
 class ModbusServerDiagnosticEntity(ModbusServerEntity):
@@ -78,20 +84,34 @@ class OwnedPointEntity(ModbusServerEntity, RestoreEntity):
 
     _attr_translation_key = "owned_point"
 
-    def __init__(self, entry: ModbusServerConfigEntry, point: Point) -> None:
-        """One entity per owned point; its unique id is the subentry id."""
-        super().__init__(entry)
+    def __init__(self, entry: ModbusServerConfigEntry, device_id: str, point: Point) -> None:
+        """One entity per owned point; its unique id is the row id."""
+        super().__init__(entry, device_id)
+        self.device_id = device_id
         self.point = point
         self._attr_unique_id = point.key
+        self._apply_point(point)
+
+    def _apply_point(self, point: Point) -> None:
+        """Take the row's name, unit and limits (at creation and after a table edit)."""
+        self.point = point
         if point.name:
             self._attr_name = point.name
         else:
+            self.__dict__.pop("_attr_name", None)  # the translated name again
             self._attr_translation_placeholders = {"address": point.plc_reference}
+
+    @property
+    def _device(self) -> DeviceRuntime:
+        return self.entry.runtime_data.devices[self.device_id]
 
     @property
     def owned_value(self) -> Any:
         """The engineering value, or None while it has none."""
-        value = self.entry.runtime_data.owned.get(self.point.key)
+        devices = self.entry.runtime_data.devices
+        if self.device_id not in devices:
+            return None
+        value = devices[self.device_id].owned.get(self.point.key)
         return None if value is UNAVAILABLE else value
 
     @property
@@ -115,10 +135,26 @@ class OwnedPointEntity(ModbusServerEntity, RestoreEntity):
 
         @callback
         def _forget() -> None:
-            runtime.owned_entities.pop(key, None)
+            # A row moved to another area has a new entity under the same key by now.
+            if runtime.owned_entities.get(key) is self:
+                del runtime.owned_entities[key]
 
         self.async_on_remove(_forget)
-        self.async_on_remove(runtime.owned.async_add_listener(self.point.key, self._async_written))
+        # The owned store outlives table swaps of the device: one listener is enough.
+        self.async_on_remove(self._device.owned.async_add_listener(key, self._async_written))
+        self.async_on_remove(
+            async_dispatcher_connect(self.hass, signal_tables(self.entry.entry_id), self._refresh)
+        )
+
+    @callback
+    def _refresh(self) -> None:
+        """The device's table changed: follow this row's new settings."""
+        device = self.entry.runtime_data.devices.get(self.device_id)
+        points = () if device is None else device.register_map.points
+        point = next((p for p in points if p.key == self.point.key), None)
+        if point is not None and point != self.point and point.area is self.point.area:
+            self._apply_point(point)
+            self.async_write_ha_state()
 
     async def _async_restore_exact(self) -> Any:
         """The exact value stored by `extra_restore_state_data` (None: not stored)."""
@@ -136,9 +172,9 @@ class OwnedPointEntity(ModbusServerEntity, RestoreEntity):
 
     def _store(self, value: object) -> None:
         """Check that the value fits the point, then make it what clients read."""
-        runtime = self.entry.runtime_data
+        device = self._device
         try:
-            runtime.register_map.encode(self.point, value)
+            device.register_map.encode(self.point, value)
         except (EncodingError, TypeError, ValueError) as err:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -149,7 +185,7 @@ class OwnedPointEntity(ModbusServerEntity, RestoreEntity):
                     "error": str(err),
                 },
             ) from err
-        runtime.owned.set_from_entity(self.point.key, value)
+        device.owned.set_from_entity(self.point.key, value)
 
     async def async_set_owned_value(self, value: object) -> None:
         """Set the value from Home Assistant (the set_value action, turn_on, set_native_value)."""
@@ -177,3 +213,43 @@ class OwnedBitEntity(OwnedPointEntity):
             return as_bool(value)
         except EncodingError:
             return value
+
+
+@callback
+def async_setup_owned(
+    entry: ModbusServerConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    area: Area,
+    factory: Callable[[ModbusServerConfigEntry, str, Point], OwnedPointEntity],
+    accept: Callable[[Point], bool] = lambda point: True,
+) -> None:
+    """Add an entity per owned row of `area` on every device, now and after each table change.
+
+    Entities of removed rows are removed by setup from the registry; a removed row's key is
+    forgotten here, so a row added again later gets its entity again.
+    """
+    added: dict[str, set[str]] = {}
+
+    @callback
+    def _sync() -> None:
+        devices = entry.runtime_data.devices
+        for device_id in [d for d in added if d not in devices]:
+            del added[device_id]
+        for device_id in devices:
+            points = [p for p in entry.runtime_data.owned_points(device_id, area) if accept(p)]
+            have = added.setdefault(device_id, set())
+            have &= {point.key for point in points}
+            new = [point for point in points if point.key not in have]
+            if new:
+                have.update(point.key for point in new)
+                async_add_entities(
+                    [factory(entry, device_id, point) for point in new],
+                    config_subentry_id=device_id,
+                )
+
+    _sync()
+    entry.async_on_unload(
+        async_dispatcher_connect(
+            entry.runtime_data.monitor.hass, signal_tables(entry.entry_id), _sync
+        )
+    )

@@ -31,7 +31,6 @@ from .const import (
     CONF_UNIT,
     CONF_WORD_ORDER,
     CONF_WRITABLE,
-    SUBENTRY_POINT,
 )
 from .modbus.area import Area
 from .modbus.device_id import MAX_OBJECT_LENGTH
@@ -248,23 +247,6 @@ def point_title(point: Point) -> str:
     return f"{where} ({format_plc_address(point.area, point.address)}) · {what} · {point.data_type}"
 
 
-def entry_points(entry: ConfigEntry, *, exclude: str | None = None) -> list[Point]:
-    """The points of every 'point' subentry of a server entry (optionally leaving one out)."""
-    return [
-        point_from_data(subentry.data, subentry_id)
-        for subentry_id, subentry in entry.subentries.items()
-        if subentry.subentry_type == SUBENTRY_POINT and subentry_id != exclude
-    ]
-
-
 def entry_signature(entry: ConfigEntry) -> object:
-    """What a running server depends on: settings and table (not titles)."""
-    return (
-        tuple(sorted(entry.data.items(), key=lambda kv: kv[0], reverse=False)).__repr__(),
-        tuple(
-            sorted(
-                (subentry_id, subentry.subentry_type, repr(sorted(subentry.data.items())))
-                for subentry_id, subentry in entry.subentries.items()
-            )
-        ),
-    )
+    """What the listener depends on: the server settings (devices and tables swap live)."""
+    return repr(sorted(entry.data.items()))

@@ -21,7 +21,7 @@ def async_missing_entities(hass: HomeAssistant, entry: ModbusServerConfigEntry) 
     """Mapped entity ids that are neither registered nor have a state."""
     registry = er.async_get(hass)
     missing: set[str] = set()
-    for point in entry.runtime_data.register_map.points:
+    for point in entry.runtime_data.points():
         entity_id, _attribute = split_source(point.source)
         if entity_id is None:
             continue

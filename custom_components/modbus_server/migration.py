@@ -21,15 +21,10 @@ from types import MappingProxyType
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 
 from .const import (
-    CONF_IDENTIFICATION,
-    CONF_READ_ONLY,
-    CONF_STALE_AFTER,
     CONF_UNIT_ID,
-    CONF_UNIT_IDS,
     CONF_UNKNOWN_UNIT,
     CONF_UNMAPPED,
     DEFAULT_UNKNOWN_UNIT,
@@ -37,7 +32,8 @@ from .const import (
     SUBENTRY_DEVICE,
     SUBENTRY_POINT,
 )
-from .table_store import ROW_ID, TableStore
+from .device_rules import device_data
+from .table_store import ROW_ID, async_get_table_store
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,14 +43,13 @@ CURRENT_VERSION = 2
 def device_data_from_v1(data: Any, title: str) -> dict[str, Any]:
     """The one device of a migrated v1 server: what the server itself answered."""
     unit_id = data.get(CONF_UNIT_ID)
-    return {
-        CONF_NAME: title,
-        CONF_UNIT_IDS: None if unit_id is None else [int(unit_id)],
-        CONF_UNMAPPED: data.get(CONF_UNMAPPED, DEFAULT_UNMAPPED),
-        CONF_READ_ONLY: False,  # a read-only v1 server stays read-only as a whole
-        CONF_STALE_AFTER: None,  # off for hand-built tables, as v1 had no staleness
-        CONF_IDENTIFICATION: {},
-    }
+    # Not read-only itself: a read-only v1 server stays read-only as a whole. Staleness off:
+    # v1 had none.
+    return device_data(
+        name=title,
+        unit_ids=None if unit_id is None else [int(unit_id)],
+        unmapped=data.get(CONF_UNMAPPED, DEFAULT_UNMAPPED),
+    )
 
 
 async def async_migrate(hass: HomeAssistant, entry: ConfigEntry) -> bool:
@@ -89,8 +84,7 @@ async def _async_v1_to_v2(hass: HomeAssistant, entry: ConfigEntry) -> None:
         )
         hass.config_entries.async_add_subentry(entry, device)
 
-    store = TableStore(hass, entry.entry_id)
-    await store.async_load()
+    store = await async_get_table_store(hass, entry.entry_id)
     rows = list(store.rows(device.subentry_id))  # from an interrupted earlier run
     saved = {row[ROW_ID] for row in rows}
     rows += [

@@ -7,18 +7,27 @@ from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
 
+from .const import DOMAIN
 from .modbus.area import Area
 from .registermap import Point
 
 if TYPE_CHECKING:
-    from .bridge import Bridge
     from .entity import OwnedPointEntity
     from .modbus import Server
     from .monitor import ServerMonitor
-    from .owned import OwnedStore
-    from .registermap import RegisterMap
+    from .runtime import DeviceRuntime, ServerRuntime
+    from .table_store import TableStore
 
 type ModbusServerConfigEntry = ConfigEntry[ModbusServerData]
+
+
+def signal_tables(entry_id: str) -> str:
+    """Dispatcher signal sent after a device of the server was added, swapped or removed.
+
+    The platforms add entities for new owned rows, the owned entities pick up their changed
+    rows and the table view reloads its rows: all without reloading the entry.
+    """
+    return f"{DOMAIN}_{entry_id}_tables"
 
 
 @dataclass
@@ -26,15 +35,27 @@ class ModbusServerData:
     """Everything a running server entry holds (entry.runtime_data)."""
 
     server: Server
-    bridge: Bridge
-    register_map: RegisterMap
-    owned: OwnedStore
+    runtime: ServerRuntime
+    tables: TableStore
     monitor: ServerMonitor
     signature: object
     reload_scheduled: bool = False
     missing_entities: list[str] = field(default_factory=list)
     owned_entities: dict[str, OwnedPointEntity] = field(default_factory=dict)
+    """Owned row id -> its entity (row ids are unique across the server's devices)."""
 
-    def owned_points(self, area: Area) -> list[Point]:
-        """Integration-owned points of one area (each becomes an entity)."""
-        return [p for p in self.register_map.points if p.source is None and p.area is area]
+    @property
+    def devices(self) -> dict[str, DeviceRuntime]:
+        """Device id (its subentry id) -> the running device."""
+        return self.runtime.devices
+
+    def points(self) -> list[Point]:
+        """The rows of every running device."""
+        return [p for device in self.devices.values() for p in device.register_map.points]
+
+    def owned_points(self, device_id: str, area: Area) -> list[Point]:
+        """Integration-owned points of one device and area (each becomes an entity)."""
+        device = self.devices.get(device_id)
+        if device is None:
+            return []
+        return [p for p in device.register_map.points if p.source is None and p.area is area]

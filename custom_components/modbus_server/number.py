@@ -8,7 +8,7 @@ from homeassistant.components.number import NumberEntity, NumberExtraStoredData,
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import OwnedPointEntity
+from .entity import OwnedPointEntity, async_setup_owned
 from .modbus.area import Area
 from .models import ModbusServerConfigEntry
 from .registermap import DataType, Point
@@ -42,11 +42,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One number per owned holding register."""
-    async_add_entities(
-        OwnedNumber(entry, point)
-        for point in entry.runtime_data.owned_points(Area.HOLDING_REGISTER)
+    async_setup_owned(
+        entry,
+        async_add_entities,
+        Area.HOLDING_REGISTER,
+        OwnedNumber,
         # A text value is no number; the flow refuses this combination, an import may not.
-        if point.data_type is not DataType.STRING
+        accept=lambda point: point.data_type is not DataType.STRING,
     )
 
 
@@ -55,9 +57,9 @@ class OwnedNumber(OwnedPointEntity, NumberEntity):
 
     _attr_mode = NumberMode.BOX
 
-    def __init__(self, entry: ModbusServerConfigEntry, point: Point) -> None:
+    def _apply_point(self, point: Point) -> None:
         """Limits follow the data type, scale and offset."""
-        super().__init__(entry, point)
+        super()._apply_point(point)
         low, high, step = number_limits(point)
         self._attr_native_min_value = low
         self._attr_native_max_value = high

@@ -17,10 +17,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .entity import ModbusServerDiagnosticEntity, OwnedPointEntity
+from .entity import ModbusServerDiagnosticEntity, OwnedPointEntity, async_setup_owned
 from .modbus.area import Area
 from .models import ModbusServerConfigEntry
 from .monitor import Snapshot
+from .registermap import Point
 
 PARALLEL_UPDATES = 0
 
@@ -72,13 +73,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the diagnostic sensors and one sensor per owned input register."""
-    owned = entry.runtime_data.owned_points(Area.INPUT_REGISTER)
-    async_add_entities(
-        [
-            *(ModbusServerSensor(entry, description) for description in SENSORS),
-            *(OwnedSensor(entry, point) for point in owned),
-        ]
-    )
+    async_add_entities(ModbusServerSensor(entry, description) for description in SENSORS)
+    async_setup_owned(entry, async_add_entities, Area.INPUT_REGISTER, OwnedSensor)
 
 
 class ModbusServerSensor(ModbusServerDiagnosticEntity, SensorEntity):
@@ -95,12 +91,13 @@ class ModbusServerSensor(ModbusServerDiagnosticEntity, SensorEntity):
 class OwnedSensor(OwnedPointEntity, SensorEntity):
     """An input register owned by the integration; HA sets it with modbus_server.set_value."""
 
-    def __init__(self, entry: ModbusServerConfigEntry, point: Any) -> None:
+    def _apply_point(self, point: Point) -> None:
         """Numbers get a measurement state class and the point's unit."""
-        super().__init__(entry, point)
+        super()._apply_point(point)
         self._attr_native_unit_of_measurement = point.unit
-        if point.data_type.is_numeric:
-            self._attr_state_class = SensorStateClass.MEASUREMENT
+        self._attr_state_class = (
+            SensorStateClass.MEASUREMENT if point.data_type.is_numeric else None
+        )
 
     @property
     def native_value(self) -> StateType:

@@ -21,7 +21,14 @@ from .const import ATTR_VALUE, DOMAIN, SERVICE_EXPORT_REGISTER_MAP, SERVICE_SET_
 from .models import ModbusServerConfigEntry
 from .registermap import export_csv, export_json
 
-EXPORT_SCHEMA = probatio.Schema({probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+ATTR_DEVICE = "device"
+EXPORT_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        # A device of the server by name or id; optional when the server has one device.
+        probatio.Optional(ATTR_DEVICE): cv.string,
+    }
+)
 SET_VALUE_SCHEMA = probatio.Schema(
     {
         probatio.Required(ATTR_ENTITY_ID): cv.entity_ids,
@@ -47,11 +54,30 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 
 async def _async_export_register_map(call: ServiceCall) -> ServiceResponse:
-    """Return the table as CSV text and as JSON (parsed, so templates can walk it)."""
+    """Return a device's table as CSV text and as JSON (parsed, so templates can walk it)."""
     entry: ModbusServerConfigEntry = service.async_get_config_entry(
         call.hass, DOMAIN, call.data[ATTR_CONFIG_ENTRY_ID]
     )
-    points = entry.runtime_data.register_map.points
+    devices = entry.runtime_data.devices
+    wanted = call.data.get(ATTR_DEVICE)
+    if wanted is None and len(devices) == 1:
+        device = next(iter(devices.values()))
+    else:
+        found = [
+            device
+            for device_id, device in devices.items()
+            if wanted in (device_id, device.settings.name)
+        ]
+        if len(found) != 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="device_required",
+                translation_placeholders={
+                    "devices": ", ".join(d.settings.name for d in devices.values())
+                },
+            )
+        device = found[0]
+    points = device.register_map.points
     json_text = export_json(points)
     return {"csv": export_csv(points), "json": json_text, "table": json.loads(json_text)}
 

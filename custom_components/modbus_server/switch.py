@@ -8,7 +8,7 @@ from homeassistant.components.switch import SwitchEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import OwnedBitEntity
+from .entity import OwnedBitEntity, async_setup_owned
 from .modbus.area import Area
 from .models import ModbusServerConfigEntry
 
@@ -21,9 +21,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One switch per owned coil."""
-    async_add_entities(
-        OwnedSwitch(entry, point) for point in entry.runtime_data.owned_points(Area.COIL)
-    )
+    async_setup_owned(entry, async_add_entities, Area.COIL, OwnedSwitch)
 
 
 class OwnedSwitch(OwnedBitEntity, SwitchEntity):

@@ -20,6 +20,7 @@ from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
 
@@ -120,3 +121,31 @@ class TableStore:
             device_id: [dict(row) for row in rows] for device_id, rows in self._tables.items()
         }
         await self._store.async_save({"devices": snapshot})
+
+
+DATA_TABLES: HassKey[dict[str, TableStore]] = HassKey(f"{DOMAIN}_tables")
+
+
+async def async_get_table_store(hass: HomeAssistant, entry_id: str) -> TableStore:
+    """The server's table store, loaded on first use and kept while Home Assistant runs.
+
+    One instance per server: the flows, the table view and the running server share it, so
+    an edit made anywhere reaches the running server through the store's listeners.
+    """
+    stores = hass.data.setdefault(DATA_TABLES, {})
+    if (store := stores.get(entry_id)) is None:
+        store = TableStore(hass, entry_id)
+        await store.async_load()
+        stores[entry_id] = store
+    return store
+
+
+def loaded_table_store(hass: HomeAssistant, entry_id: str) -> TableStore | None:
+    """The server's table store if something loaded it already (None otherwise)."""
+    return hass.data.get(DATA_TABLES, {}).get(entry_id)
+
+
+@callback
+def forget_table_store(hass: HomeAssistant, entry_id: str) -> None:
+    """Drop the shared instance (the server entry was removed)."""
+    hass.data.get(DATA_TABLES, {}).pop(entry_id, None)

@@ -73,7 +73,7 @@ async def test_table_of_5000_rows_filters_edits_shows_live_values_and_deletes(
         await editor.wait_for(state="detached")
         moved = table.locator(".row", has_text="310001")
         await moved.filter(has_text="IR 10000").filter(has_text="77.25 K").wait_for()
-        # the server reloads with the new table; the row keeps its live value
+        # the device's table is swapped live; the row keeps its live value
         await hass.client.post("/api/states/sensor.tv_7", {"state": "-1.5"})
         await moved.filter(has_text="BFC0 0000").wait_for(timeout=60_000)
 

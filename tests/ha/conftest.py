@@ -7,7 +7,11 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
+from homeassistant.config_entries import (
+    ConfigEntryState,
+    ConfigSubentryData,
+    ConfigSubentryDataWithId,
+)
 from homeassistant.const import CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
 from pymodbus.client import AsyncModbusTcpClient
@@ -20,10 +24,16 @@ from custom_components.modbus_server.const import (
     CONF_MAX_CONNECTIONS,
     CONF_READ_ONLY,
     CONF_UNIT_ID,
+    CONF_UNKNOWN_UNIT,
     CONF_UNMAPPED,
+    DEFAULT_UNKNOWN_UNIT,
     DOMAIN,
+    SUBENTRY_DEVICE,
     SUBENTRY_POINT,
 )
+from custom_components.modbus_server.device_rules import device_data
+from custom_components.modbus_server.runtime import DeviceRuntime
+from custom_components.modbus_server.table_store import ROW_ID, loaded_table_store, storage_key
 
 
 @pytest.fixture(autouse=True)
@@ -77,6 +87,70 @@ def point_data(area: str, address: int, data_type: str, **overrides: Any) -> dic
     }
 
 
+DEVICE_ID = "01DEVICE"
+"""Subentry id of the one device of the `entry` fixture."""
+
+
+def v2_server_data(port: int, **overrides: Any) -> dict[str, Any]:
+    """Entry data of a version 2 server (unit id and unmapped policy are the device's)."""
+    data = server_data(port, **overrides)
+    data.pop(CONF_UNIT_ID)
+    data.pop(CONF_UNMAPPED)
+    return {CONF_UNKNOWN_UNIT: DEFAULT_UNKNOWN_UNIT, **data}
+
+
+def device_subentry(
+    device_id: str = DEVICE_ID, name: str = "Plant", **overrides: Any
+) -> ConfigSubentryData:
+    """A 'device' subentry (every unit id unless `unit_ids` is given)."""
+    data = {**device_data(name=name, unit_ids=None), **overrides}
+    return ConfigSubentryDataWithId(
+        data=data,
+        subentry_id=device_id,
+        subentry_type=SUBENTRY_DEVICE,
+        title=name,
+        unique_id=None,
+    )
+
+
+def seed_tables(
+    hass_storage: dict[str, Any], entry_id: str, tables: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Write a server's table store file before setup (device id -> rows with their id)."""
+    hass_storage[storage_key(entry_id)] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": storage_key(entry_id),
+        "data": {"devices": tables},
+    }
+
+
+def rows_of(subentries: list[ConfigSubentryData]) -> list[dict[str, Any]]:
+    """Table rows of v1-style point subentries (row id = subentry id)."""
+    return [{**sub["data"], ROW_ID: sub["subentry_id"]} for sub in subentries]  # type: ignore[typeddict-item]
+
+
+def v2_entry(
+    hass_storage: dict[str, Any],
+    port: int,
+    rows: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    *,
+    entry_id: str = "01PLANT",
+    data: dict[str, Any] | None = None,
+    **device: Any,
+) -> MockConfigEntry:
+    """A version 2 server entry with one device holding `rows` (not added to hass yet)."""
+    seed_tables(hass_storage, entry_id, {DEVICE_ID: list(rows)})
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Plant",
+        version=2,
+        data=data if data is not None else v2_server_data(port),
+        subentries_data=[device_subentry(**device)],
+        entry_id=entry_id,
+    )
+
+
 def point_subentry(
     data: dict[str, Any], subentry_id: str, title: str = "row"
 ) -> ConfigSubentryData:
@@ -103,15 +177,14 @@ def subentries() -> list[ConfigSubentryData]:
 
 
 @pytest.fixture
-def entry(port: int, subentries: list[ConfigSubentryData]) -> MockConfigEntry:
-    """A server entry on a free loopback port (not added to hass yet)."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Plant",
-        data=server_data(port),
-        subentries_data=subentries,
-        entry_id="01PLANT",
-    )
+def entry(
+    port: int, subentries: list[ConfigSubentryData], hass_storage: dict[str, Any]
+) -> MockConfigEntry:
+    """A v2 server entry on a free loopback port (not added to hass yet).
+
+    One device (`DEVICE_ID`, every unit id) whose table holds the rows of `subentries`.
+    """
+    return v2_entry(hass_storage, port, rows_of(subentries))
 
 
 @pytest.fixture
@@ -135,3 +208,33 @@ async def client(loaded_entry: MockConfigEntry, port: int) -> AsyncGenerator[Asy
     assert await modbus.connect()
     yield modbus
     modbus.close()
+
+
+def stored_rows(
+    hass: HomeAssistant, entry_id: str = "01PLANT", device_id: str = DEVICE_ID
+) -> dict[str, dict[str, Any]]:
+    """Row id -> row of one device's table as stored now."""
+    tables = loaded_table_store(hass, entry_id)
+    assert tables is not None
+    return {str(row[ROW_ID]): dict(row) for row in tables.rows(device_id)}
+
+
+def only_device(entry: MockConfigEntry) -> DeviceRuntime:
+    """The running device of a server with one device (a v1 entry migrates to one)."""
+    (device,) = entry.runtime_data.devices.values()
+    return device
+
+
+async def async_edit_table(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    *,
+    remove: tuple[str, ...] = (),
+    add: tuple[dict[str, Any], ...] = (),
+) -> None:
+    """Remove rows by id and append rows (with ids) to the only device's table, and wait."""
+    device_id = only_device(entry).settings.device_id
+    tables = entry.runtime_data.tables
+    rows = [row for row in tables.rows(device_id) if row[ROW_ID] not in remove]
+    await tables.async_set_rows(device_id, [*rows, *add])
+    await hass.async_block_till_done()

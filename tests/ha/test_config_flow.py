@@ -45,6 +45,13 @@ def form_input(port: int, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def reconfigure_input(port: int, **overrides: Any) -> dict[str, Any]:
+    """What a user submits in the server's reconfigure form (no device settings there)."""
+    data = form_input(port, **overrides)
+    del data["unmapped"]
+    return data
+
+
 # --- server entry: user step --------------------------------------------------------------
 
 
@@ -67,17 +74,24 @@ async def test_user_creates_entry_after_a_real_test_bind(hass: HomeAssistant, po
         CONF_NAME: "Plant",
         "bind_address": "127.0.0.1",
         CONF_PORT: port,
-        "unit_id": 1,
         "max_connections": 4,
         "max_connections_per_host": 4,
         "idle_timeout": 60,
         "write_timeout": 5.0,
-        "unmapped": "zero",
+        "unknown_unit": "exception",
         "allowed_clients": ["192.168.1.0/24", "10.0.0.5", "fd00::1"],
         "read_only": False,
     }
     entry = result["result"]
+    assert entry.version == 2
     assert entry.state.name == "LOADED"
+    # The first device is created with the server: the unit id and unmapped policy asked.
+    (device,) = entry.subentries.values()
+    assert device.subentry_type == "device"
+    assert device.title == "Plant"
+    assert device.data["unit_ids"] == [1]
+    assert device.data["unmapped"] == "zero"
+    assert entry.runtime_data.devices[device.subentry_id].settings.unit_ids == {1}
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -241,17 +255,17 @@ async def test_reconfigure_keeps_the_table_and_reloads_once(hass: HomeAssistant,
     assert result["step_id"] == "reconfigure"
     # Same address and port: the running server holds it, no bind test must fail.
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form_input(port, name="Plant 2", read_only=True)
+        result["flow_id"], reconfigure_input(port, name="Plant 2", read_only=True)
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert entry.title == "Plant 2"
     assert entry.data["read_only"] is True
-    assert list(entry.subentries) == ["row1"]
+    (device_id,) = entry.subentries  # migrated: one device holding the row
     assert entry.runtime_data is not old_runtime
     assert entry.runtime_data.server.devices[0].on_write is None
-    assert len(entry.runtime_data.register_map.points) == 1
+    assert [p.key for p in entry.runtime_data.devices[device_id].register_map.points] == ["row1"]
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -264,7 +278,7 @@ async def test_reconfigure_to_a_taken_port(hass: HomeAssistant, port: int) -> No
         blocker.bind(("127.0.0.1", other))
         blocker.listen()
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], form_input(other)
+            result["flow_id"], reconfigure_input(other)
         )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_PORT: "port_in_use"}
@@ -281,7 +295,9 @@ async def test_reconfigure_a_failed_server_sets_it_up_again(hass: HomeAssistant,
     assert entry.state.name == "SETUP_ERROR"
 
     result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], form_input(port))
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input(port)
+    )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -299,7 +315,7 @@ async def test_reconfigure_to_another_bind_address_on_the_same_port(
     assert await hass.config_entries.async_setup(entry.entry_id)
     result = await entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form_input(port, bind_address="0.0.0.0")
+        result["flow_id"], reconfigure_input(port, bind_address="0.0.0.0")
     )
     assert result["type"] is FlowResultType.ABORT, result.get("errors")
     assert result["reason"] == "reconfigure_successful"
@@ -407,7 +423,7 @@ def test_identification_text_cuts_at_244_bytes_never_inside_a_character(
 async def test_a_long_entry_title_is_cut_at_a_character_in_device_identification(
     hass: HomeAssistant, port: int
 ) -> None:
-    """A renamed entry's title has no form: setup cuts it at 244 bytes, never inside a character."""
+    """A device named after a long title (v1 migration): cut at 244 bytes, never in a character."""
     entry = MockConfigEntry(
         domain=DOMAIN, title="x" + "Ä" * 200, data=server_data(port, name="Ä" * 300)
     )
@@ -418,7 +434,7 @@ async def test_a_long_entry_title_is_cut_at_a_character_in_device_identification
     try:
         # one object fills a response: read each on its own (individual access)
         product = await client.read_device_information(read_code=4, object_id=4)
-        assert product.information[4].decode() == "Ä" * 122  # product name: the name
+        assert product.information[4].decode() == "x" + "Ä" * 121  # product name: the device
         individual = await client.read_device_information(read_code=4, object_id=6)
         assert individual.information[6].decode() == "x" + "Ä" * 121  # 243 bytes, not 244
     finally:
@@ -477,7 +493,7 @@ async def test_reconfigure_keeps_a_confirmed_catch_all_without_asking_again(
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], form_input(port, allowed_clients=["0.0.0.0/0"])
+        result["flow_id"], reconfigure_input(port, allowed_clients=["0.0.0.0/0"])
     )
     assert result["type"] is FlowResultType.ABORT, result.get("errors")
     assert entry.data["allowed_clients"] == ["0.0.0.0/0"]

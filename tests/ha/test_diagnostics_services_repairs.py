@@ -23,7 +23,7 @@ from syrupy.filters import props
 from custom_components.modbus_server.const import DOMAIN, MONITOR_INTERVAL
 from custom_components.modbus_server.registermap import import_csv, import_json
 
-from .conftest import point_data, point_subentry, server_data
+from .conftest import async_edit_table, only_device, point_data, point_subentry, server_data
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ async def test_export_register_map_returns_csv_and_json(
         return_response=True,
     )
     assert response is not None
-    table = loaded_entry.runtime_data.register_map.points
+    table = only_device(loaded_entry).register_map.points
     # both formats read back to the same points (keys are not exported)
     assert [p.source for p in import_csv(str(response["csv"]))] == [p.source for p in table]
     assert [p.address for p in import_json(str(response["json"]))] == [0, 0, 5]
@@ -119,9 +119,8 @@ async def test_missing_entities_issue_lists_them_and_clears_when_fixed(
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_placeholders["entities"] == "sensor.boiler_temp"  # type: ignore[index]
-    # the other row is deleted -> reload -> no issue left
-    hass.config_entries.async_remove_subentry(loaded_entry, "boiler")
-    await hass.async_block_till_done()
+    # the other row is deleted -> the table is swapped -> no issue left
+    await async_edit_table(hass, loaded_entry, remove=("boiler",))
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
@@ -259,7 +258,7 @@ async def test_read_only_server_answers_writes_with_illegal_function(
         response = await modbus.write_register(5, 1)
         assert response.isError()
         assert response.exception_code == 1
-        assert entry.runtime_data.owned.get("mode") != 1
+        assert only_device(entry).owned.get("mode") != 1
         # HA itself can still set an owned value
         await hass.services.async_call(
             "number", "set_value", {"entity_id": "number.plant_mode", "value": 3}, blocking=True

@@ -23,7 +23,7 @@ from custom_components.modbus_server.modbus import Area
 from custom_components.modbus_server.number import number_limits
 from custom_components.modbus_server.registermap import DataType
 
-from .conftest import point_data, point_subentry, server_data
+from .conftest import async_edit_table, only_device, point_data, point_subentry, server_data
 
 COIL = "switch.plant_pump_enable"
 SETPOINT = "number.plant_setpoint"
@@ -208,7 +208,7 @@ async def test_values_survive_a_restart(hass: HomeAssistant, entry: MockConfigEn
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    owned = entry.runtime_data.owned
+    owned = only_device(entry).owned
     assert owned.get("owned_coil") is True
     assert owned.get("owned_di") is False
     assert owned.get("owned_hr") == 12.5
@@ -216,8 +216,8 @@ async def test_values_survive_a_restart(hass: HomeAssistant, entry: MockConfigEn
     assert hass.states.get(COIL).state == STATE_ON  # type: ignore[union-attr]
     assert float(hass.states.get(SETPOINT).state) == 12.5  # type: ignore[union-attr]
     # and the bridge serves the restored values
-    assert entry.runtime_data.bridge.on_read(
-        None, entry.runtime_data.register_map.points[1].area, 0, 1
+    assert only_device(entry).bridge.on_read(
+        None, only_device(entry).register_map.points[1].area, 0, 1
     ) == [25]
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -249,8 +249,9 @@ async def test_restored_value_that_no_longer_fits_is_dropped(
 async def test_removing_a_row_removes_its_entity(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
-    assert hass.config_entries.async_remove_subentry(loaded_entry, "owned_coil")
-    await hass.async_block_till_done()
+    server = loaded_entry.runtime_data.server
+    await async_edit_table(hass, loaded_entry, remove=("owned_coil",))
+    assert loaded_entry.runtime_data.server is server  # swapped live, no reload
     assert entity_registry.async_get(COIL) is None
     assert hass.states.get(COIL) is None
     assert "owned_coil" not in loaded_entry.runtime_data.owned_entities
@@ -319,8 +320,8 @@ async def test_owned_64_bit_values_survive_a_restart_exactly(
     await hass.config_entries.async_unload(entry.entry_id)
     mock_restore_cache_with_extra_data(hass, cache)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    owned = entry.runtime_data.owned
+    owned = only_device(entry).owned
     assert (owned.get("big"), owned.get("huge"), owned.get("total")) == (big, huge, huge)
-    bridge = entry.runtime_data.bridge
+    bridge = only_device(entry).bridge
     assert bridge.on_read(None, Area.HOLDING_REGISTER, 0, 8) == registers
     await hass.config_entries.async_unload(entry.entry_id)

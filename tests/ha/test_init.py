@@ -7,7 +7,7 @@ import socket
 from unittest.mock import patch
 
 import pytest
-from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from pymodbus.client import AsyncModbusTcpClient
@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.modbus_server.const import DOMAIN, SUBENTRY_POINT
 from custom_components.modbus_server.helpers import try_bind
 
-from .conftest import point_data, server_data
+from .conftest import async_edit_table, only_device, point_data, server_data
 
 
 def port_is_free(port: int) -> bool:
@@ -144,23 +144,15 @@ async def test_permission_denied_raises_repair_issue(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_subentry_added_reloads_once_with_the_new_point(
+async def test_a_row_added_to_the_store_is_served_without_a_reload(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     before = loaded_entry.runtime_data
-    hass.config_entries.async_add_subentry(
-        loaded_entry,
-        ConfigSubentry(
-            data=point_data("holding_register", 0, "int16"),
-            subentry_type=SUBENTRY_POINT,
-            title="HR 0",
-            unique_id=None,
-        ),
-    )
-    await hass.async_block_till_done()
+    row = {**point_data("holding_register", 0, "int16"), "id": "new"}
+    await async_edit_table(hass, loaded_entry, add=(row,))
     assert loaded_entry.state is ConfigEntryState.LOADED
-    assert loaded_entry.runtime_data is not before
-    assert len(loaded_entry.runtime_data.register_map.points) == 1
+    assert loaded_entry.runtime_data is before
+    assert [p.key for p in only_device(loaded_entry).register_map.points] == ["new"]
 
 
 async def test_title_change_does_not_reload(

@@ -8,14 +8,19 @@ five rows fed by entities and three owned rows whose entities have restored valu
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pymodbus.client import AsyncModbusTcpClient
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_restore_cache_with_extra_data,
+)
 
 from custom_components.modbus_server.const import (
     CONF_UNIT_ID,
@@ -153,3 +158,74 @@ def test_the_fixture_is_a_v1_installation() -> None:
     assert V1_ENTRY["version"] == 1
     assert {s["subentry_type"] for s in V1_ENTRY["subentries"]} == {SUBENTRY_POINT}
     assert V1_ENTRY["data"][CONF_UNIT_ID] == 7
+
+
+async def test_a_migrated_entry_serves_the_same_units_rows_and_restored_values(
+    hass: HomeAssistant, port: int, socket_enabled: None
+) -> None:
+    """The whole path: setup migrates the stored v1 entry, a real client reads the rows."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=V1_ENTRY["entry_id"],
+        title=V1_ENTRY["title"],
+        data={**V1_ENTRY["data"], "port": port},
+        version=1,
+        subentries_data=[ConfigSubentryData(**s) for s in V1_ENTRY["subentries"]],  # type: ignore[typeddict-item]
+    )
+    entry.add_to_hass(hass)
+    registry = er.async_get(hass)
+    for stored in V1["entity_registry_entries"]:
+        registry.async_get_or_create(
+            stored["domain"],
+            stored["platform"],
+            stored["unique_id"],
+            config_entry=entry,
+            suggested_object_id=stored["entity_id"].partition(".")[2],
+        )
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (State.from_dict(item["state"]), item["extra_data"])  # type: ignore[arg-type]
+            for item in V1["core.restore_state"]["data"]
+        ],
+    )
+    hass.states.async_set("sensor.boiler_temp", "21.5")
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.version == 2
+    (device_id,) = entry.subentries
+
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await client.connect()
+    try:
+        boiler = await client.read_input_registers(0, count=2, device_id=7)
+        assert not boiler.isError()
+        assert struct.unpack(">f", struct.pack(">HH", *boiler.registers))[0] == 21.5
+        other_unit = await client.read_input_registers(0, count=2, device_id=1)
+        assert other_unit.isError()
+        assert other_unit.exception_code == 0x0B  # as the v1 server answered
+        setpoint = await client.read_holding_registers(20, count=2, device_id=7)
+        assert struct.unpack(">f", struct.pack(">HH", *setpoint.registers))[0] == 4.25
+        coil = await client.read_coils(10, count=1, device_id=7)
+        assert coil.bits[0] is True
+    finally:
+        client.close()
+
+    # The owned entities are the same registry entries, now on their device's subentry.
+    for stored in V1["entity_registry_entries"]:
+        if stored["unique_id"].startswith(entry.entry_id):
+            continue  # diagnostics stay on the server's device
+        entity = registry.async_get(stored["entity_id"])
+        assert entity is not None
+        assert entity.unique_id == stored["unique_id"]
+        assert entity.config_subentry_id == device_id
+    assert hass.states.get("number.plant_owned_setpoint").state == "4.25"  # type: ignore[union-attr]
+    assert hass.states.get("switch.plant_owned_coil").state == "on"  # type: ignore[union-attr]
+    devices = dr.async_get(hass)
+    ha_device = devices.async_get_device_by_identifier((DOMAIN, device_id), entry.entry_id)
+    server_device = devices.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    assert ha_device is not None
+    assert server_device is not None
+    assert ha_device.via_device_id == server_device.id
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -15,11 +15,10 @@ from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.modbus_server.helpers import entry_points
 from custom_components.modbus_server.panel.websocket import ROW_FIELDS
 from custom_components.modbus_server.registermap import export_csv
 
-from .conftest import point_data, point_subentry
+from .conftest import DEVICE_ID, point_data, point_subentry, stored_rows
 
 type Ws = Any
 type Command = Callable[..., Awaitable[dict[str, Any]]]
@@ -75,7 +74,7 @@ def command(ws: Ws, loaded_entry: MockConfigEntry) -> Command:
     """Send a table command for the entry's device; the whole reply."""
 
     async def send(kind: str, **fields: Any) -> dict[str, Any]:
-        device = {"entry_id": loaded_entry.entry_id, "device_id": loaded_entry.entry_id}
+        device = {"entry_id": loaded_entry.entry_id, "device_id": DEVICE_ID}
         await ws.send_json_auto_id({"type": f"modbus_server/table/{kind}", **device, **fields})
         return dict(await ws.receive_json())
 
@@ -105,7 +104,7 @@ async def test_servers_lists_each_server_with_its_device_and_row_count(
             "entry_id": "01PLANT",
             "title": "Plant",
             "state": "loaded",
-            "devices": [{"id": "01PLANT", "name": "Plant", "unit_id": None, "rows": 5}],
+            "devices": [{"id": DEVICE_ID, "name": "Plant", "unit_ids": None, "rows": 5}],
         }
     ]
 
@@ -183,29 +182,39 @@ async def test_subscription_pushes_owned_values_set_in_home_assistant(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, ws: Ws, command: Command
 ) -> None:
     assert (await command("subscribe"))["success"]
-    loaded_entry.runtime_data.owned.set_from_entity("offset", 12)
+    loaded_entry.runtime_data.devices[DEVICE_ID].owned.set_from_entity("offset", 12)
     event = await asyncio.wait_for(ws.receive_json(), 5)
     assert event["event"] == {"values": {"offset": [[12], 12, None]}}
 
 
-async def test_edit_stores_the_row_and_the_reloaded_table_is_announced(
+async def test_edit_stores_the_row_and_the_swapped_table_is_announced(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, ws: Ws, command: Command
 ) -> None:
     assert (await command("subscribe"))["success"]
-    reply = await command(
-        "update_row", key="outdoor", changes={"address": 10, "scale": 0.5, "unit": "K"}
+    server = loaded_entry.runtime_data.server
+    await ws.send_json_auto_id(
+        {
+            "type": "modbus_server/table/update_row",
+            "entry_id": "01PLANT",
+            "device_id": DEVICE_ID,
+            "key": "outdoor",
+            "changes": {"address": 10, "scale": 0.5, "unit": "K"},
+        }
     )
+    # The swap may be announced before or after the reply: the store saves eagerly.
+    first, second = await ws.receive_json(), await ws.receive_json()
+    reply, event = (first, second) if "success" in first else (second, first)
     assert reply["success"], reply
+    assert event["event"] == {"table": True}
     row = dict(zip(ROW_FIELDS, reply["result"]["row"], strict=True))
     assert (row["address"], row["plc"], row["scale"], row["unit"]) == (10, "30011", 0.5, "K")
-    subentry = loaded_entry.subentries["outdoor"]
-    assert subentry.data["address"] == 10
-    assert subentry.data["entity_id"] == "sensor.outdoor"  # the source stays
-    assert subentry.title == "IR 10 (30011) · sensor.outdoor · int16"
-    event = await asyncio.wait_for(ws.receive_json(), 10)
-    assert event["event"] == {"table": True}
+    await hass.async_block_till_done()
+    stored = stored_rows(hass)["outdoor"]
+    assert stored["address"] == 10
+    assert stored["entity_id"] == "sensor.outdoor"  # the source stays
     await hass.async_block_till_done()
     assert loaded_entry.state is ConfigEntryState.LOADED
+    assert loaded_entry.runtime_data.server is server  # swapped, not reloaded
     rows = rows_by_key((await command("rows"))["result"])
     assert rows["outdoor"]["address"] == 10
     assert (await command("rows"))["result"]["values"]["outdoor"] == [[-6 & 0xFFFF], -3.2, None]
@@ -214,21 +223,23 @@ async def test_edit_stores_the_row_and_the_reloaded_table_is_announced(
 async def test_edit_keeps_settings_the_table_view_does_not_show(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, command: Command
 ) -> None:
-    hass.config_entries.async_update_subentry(
-        loaded_entry,
-        loaded_entry.subentries["level"],
-        data={**loaded_entry.subentries["level"].data, "write_mode": "always"},
-    )
+    tables = loaded_entry.runtime_data.tables
+    rows = [
+        {**row, "write_mode": "always"} if row["id"] == "level" else row
+        for row in tables.rows(DEVICE_ID)
+    ]
+    await tables.async_set_rows(DEVICE_ID, rows)
     await hass.async_block_till_done()
     assert (await command("update_row", key="level", changes={"unit": "%"}))["success"]
-    assert loaded_entry.subentries["level"].data["write_mode"] == "always"
-    assert loaded_entry.subentries["level"].data["unit"] == "%"
+    await hass.async_block_till_done()
+    assert stored_rows(hass)["level"]["write_mode"] == "always"
+    assert stored_rows(hass)["level"]["unit"] == "%"
 
 
 async def test_an_address_out_of_range_gets_the_flows_message_and_nothing_is_stored(
-    loaded_entry: MockConfigEntry, command: Command
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, command: Command
 ) -> None:
-    before = dict(loaded_entry.subentries["outdoor"].data)
+    before = stored_rows(hass)["outdoor"]
     reply = await command("update_row", key="outdoor", changes={"address": 70000})
     assert reply["success"]
     assert reply["result"] == {
@@ -239,7 +250,7 @@ async def test_an_address_out_of_range_gets_the_flows_message_and_nothing_is_sto
             }
         }
     }
-    assert dict(loaded_entry.subentries["outdoor"].data) == before
+    assert stored_rows(hass)["outdoor"] == before
 
 
 async def test_an_overlap_names_the_row_it_hits_and_the_next_free_address(
@@ -293,14 +304,18 @@ async def test_writable_is_refused_when_the_source_cannot_be_written(command: Co
     ],
 )
 async def test_values_of_the_wrong_kind_are_refused_by_the_schema(
-    loaded_entry: MockConfigEntry, command: Command, changes: dict[str, Any], where: str
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    command: Command,
+    changes: dict[str, Any],
+    where: str,
 ) -> None:
-    before = dict(loaded_entry.subentries["outdoor"].data)
+    before = stored_rows(hass)["outdoor"]
     reply = await command("update_row", key="outdoor", changes=changes)
     assert not reply["success"]
     assert reply["error"]["code"] == "invalid_format"
     assert where in reply["error"]["message"]
-    assert dict(loaded_entry.subentries["outdoor"].data) == before
+    assert stored_rows(hass)["outdoor"] == before
 
 
 async def test_unknown_server_device_and_row_are_not_found(
@@ -329,11 +344,11 @@ async def test_delete_rows_is_all_or_nothing(
         "code": "not_found",
         "message": "Plant has no row missing; nothing was deleted",
     }
-    assert {"outdoor", "boiler"} <= set(loaded_entry.subentries)
+    assert {"outdoor", "boiler"} <= set(stored_rows(hass))
     reply = await command("delete_rows", keys=["outdoor", "boiler", "outdoor"])
     assert reply["result"] == {"deleted": 2}
-    assert set(loaded_entry.subentries) == {"offset", "level", "mirror"}
     await hass.async_block_till_done()
+    assert set(stored_rows(hass)) == {"offset", "level", "mirror"}
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert set(rows_by_key((await command("rows"))["result"])) == {"offset", "level", "mirror"}
 
@@ -344,15 +359,15 @@ async def test_delete_needs_at_least_one_key(command: Command) -> None:
 
 
 async def test_csv_download_is_the_integrations_export(
-    loaded_entry: MockConfigEntry, command: Command
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, command: Command
 ) -> None:
     reply = await command("export")
     assert reply["result"] == {
         "filename": "plant.csv",
-        "csv": export_csv(loaded_entry.runtime_data.register_map.points),
+        "csv": export_csv(loaded_entry.runtime_data.devices[DEVICE_ID].register_map.points),
     }
     assert reply["result"]["csv"].startswith("name,area,address,plc_address,data_type")
-    assert len(entry_points(loaded_entry)) == 5
+    assert len(stored_rows(hass)) == 5
 
 
 async def test_activity_reports_whole_row_reads_and_client_writes(
@@ -384,15 +399,15 @@ async def test_refused_reads_are_not_recorded(
     ("kind", "fields"),
     [
         ("servers", {}),
-        ("rows", {"entry_id": "01PLANT", "device_id": "01PLANT"}),
-        ("subscribe", {"entry_id": "01PLANT", "device_id": "01PLANT"}),
-        ("activity", {"entry_id": "01PLANT", "device_id": "01PLANT"}),
-        ("export", {"entry_id": "01PLANT", "device_id": "01PLANT"}),
+        ("rows", {"entry_id": "01PLANT", "device_id": DEVICE_ID}),
+        ("subscribe", {"entry_id": "01PLANT", "device_id": DEVICE_ID}),
+        ("activity", {"entry_id": "01PLANT", "device_id": DEVICE_ID}),
+        ("export", {"entry_id": "01PLANT", "device_id": DEVICE_ID}),
         (
             "update_row",
-            {"entry_id": "01PLANT", "device_id": "01PLANT", "key": "offset", "changes": {}},
+            {"entry_id": "01PLANT", "device_id": DEVICE_ID, "key": "offset", "changes": {}},
         ),
-        ("delete_rows", {"entry_id": "01PLANT", "device_id": "01PLANT", "keys": ["offset"]}),
+        ("delete_rows", {"entry_id": "01PLANT", "device_id": DEVICE_ID, "keys": ["offset"]}),
     ],
 )
 async def test_a_user_who_is_not_an_admin_is_refused(  # noqa: PLR0917 - fixtures
@@ -407,7 +422,7 @@ async def test_a_user_who_is_not_an_admin_is_refused(  # noqa: PLR0917 - fixture
     await ws.send_json_auto_id({"type": f"modbus_server/table/{kind}", **fields})
     reply = await ws.receive_json()
     assert reply["error"]["code"] == "unauthorized"
-    assert "offset" in loaded_entry.subentries
+    assert "offset" in stored_rows(hass)
 
 
 async def test_a_stopped_server_shows_its_stored_rows_without_values(
@@ -420,4 +435,5 @@ async def test_a_stopped_server_shows_its_stored_rows_without_values(
     assert set(rows_by_key(result)) == {"boiler", "outdoor", "offset", "level", "mirror"}
     # editing still works on the stored table
     assert (await command("update_row", key="outdoor", changes={"address": 20}))["success"]
-    assert loaded_entry.subentries["outdoor"].data["address"] == 20
+    await hass.async_block_till_done()
+    assert stored_rows(hass)["outdoor"]["address"] == 20

@@ -15,7 +15,7 @@ from custom_components.modbus_server.const import DOMAIN
 from custom_components.modbus_server.issues import missing_issue_id
 from custom_components.modbus_server.renames import renamed_rows
 
-from .conftest import point_data, point_subentry
+from .conftest import point_data, point_subentry, stored_rows
 
 
 @pytest.fixture
@@ -66,11 +66,10 @@ async def test_renamed_entity_keeps_its_rows(
     hass.states.async_set("sensor.boiler_flow", "42")
     await hass.async_block_till_done()
 
-    rows = {s.subentry_id: s for s in loaded_entry.subentries.values()}
-    assert rows["ir0"].data["entity_id"] == "sensor.boiler_flow"
-    assert rows["hr0"].data["entity_id"] == "sensor.boiler_flow"
-    assert rows["ir1"].data["entity_id"] == "sensor.other"  # untouched
-    assert "sensor.boiler_flow" in rows["ir0"].title
+    rows = stored_rows(hass)
+    assert rows["ir0"]["entity_id"] == "sensor.boiler_flow"
+    assert rows["hr0"]["entity_id"] == "sensor.boiler_flow"
+    assert rows["ir1"]["entity_id"] == "sensor.other"  # untouched
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert await read_ir(port, 0) == 42  # the row serves the renamed entity
     assert issue_registry.async_get_issue(DOMAIN, missing_issue_id(loaded_entry.entry_id)) is None
@@ -85,7 +84,7 @@ async def test_removed_entity_is_not_followed_and_raises_the_repair(
     hass.states.async_remove("sensor.other")
     registered.async_remove("sensor.other")
     await hass.async_block_till_done()
-    assert loaded_entry.subentries["ir1"].data["entity_id"] == "sensor.other"
+    assert stored_rows(hass)["ir1"]["entity_id"] == "sensor.other"
     issue = issue_registry.async_get_issue(DOMAIN, missing_issue_id(loaded_entry.entry_id))
     assert issue is not None
     assert "sensor.other" in issue.translation_placeholders["entities"]  # type: ignore[index]

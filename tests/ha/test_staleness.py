@@ -257,7 +257,7 @@ async def test_staleness_also_applies_without_the_encoded_view(
 async def test_the_server_entry_honours_the_rows_stale_after_and_counts_them_in_diagnostics(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, port: int
 ) -> None:
-    """Today's single-device entry: one subentry per row, the row's `stale_after` applies."""
+    """A v1 entry (one subentry per row), migrated at setup: the row's `stale_after` applies."""
     hass.states.async_set("sensor.a", "5")
     hass.states.async_set("sensor.b", "6")
     entry = MockConfigEntry(
@@ -284,7 +284,8 @@ async def test_the_server_entry_honours_the_rows_stale_after_and_counts_them_in_
             6,
         ]
         diagnostics = await async_get_config_entry_diagnostics(hass, entry)
-        assert diagnostics["stale_points"] == 1
+        (device,) = diagnostics["devices"].values()
+        assert device["stale_points"] == 1
     finally:
         client.close()
         assert await hass.config_entries.async_unload(entry.entry_id)

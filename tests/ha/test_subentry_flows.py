@@ -7,13 +7,14 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
-from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.modbus_server.bindings import get_binding
+from custom_components.modbus_server.helpers import point_from_data, point_title
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.registermap import (
     Point,
@@ -21,8 +22,9 @@ from custom_components.modbus_server.registermap import (
     export_csv,
     export_json,
 )
+from custom_components.modbus_server.table_store import async_get_table_store
 
-from .conftest import point_data, point_subentry
+from .conftest import DEVICE_ID, only_device, point_data, point_subentry, stored_rows
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -41,9 +43,10 @@ def subentries() -> list[ConfigSubentryData]:
 
 
 @pytest.fixture
-def added(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+async def added(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
     """The entry known to hass (not set up: the flows need no running server)."""
     entry.add_to_hass(hass)
+    await async_get_table_store(hass, entry.entry_id)  # what `stored_rows` reads
     hass.states.async_set("sensor.boiler_temp", "21.5", {"unit_of_measurement": "°C"})
     hass.states.async_set("climate.living", "heat", {"hvac_modes": ["off", "heat"]})
     hass.states.async_set("switch.pump", "on")
@@ -67,9 +70,11 @@ def default_of(result: Any, name: str) -> Any:
     raise KeyError(name)
 
 
-def new_subentry(entry: MockConfigEntry, known: set[str]) -> Any:
-    (subentry_id,) = set(entry.subentries) - known
-    return entry.subentries[subentry_id]
+def new_row(hass: HomeAssistant, known: set[str]) -> dict[str, Any]:
+    """The one row added to the device's table since `known` (row ids)."""
+    rows = stored_rows(hass)
+    (row_id,) = set(rows) - known
+    return rows[row_id]
 
 
 # --- one row ----------------------------------------------------------------------------------
@@ -78,7 +83,7 @@ def new_subentry(entry: MockConfigEntry, known: set[str]) -> Any:
 async def test_sensor_row_with_title_and_prefilled_address(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
-    known = set(added.subentries)
+    known = set(stored_rows(hass))
     result = await start(hass, added, "point")
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == ["entity", "owned"]
@@ -120,21 +125,23 @@ async def test_sensor_row_with_title_and_prefilled_address(
             "advanced": {"word_order": "little", "byte_order": "big"},
         },
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "HR 100 (40101) · sensor.boiler_temp · float32"
-    subentry = new_subentry(added, known)
-    assert subentry.subentry_type == "point"
-    assert subentry.data["entity_id"] == "sensor.boiler_temp"
-    assert subentry.data["attribute"] is None
-    assert subentry.data["word_order"] == "little"
-    assert subentry.data["unit"] == "°C"
-    assert subentry.data["writable"] is False
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "row_added"
+    assert (
+        result["description_placeholders"]["row"] == "HR 100 (40101) · sensor.boiler_temp · float32"
+    )
+    row = new_row(hass, known)
+    assert row["entity_id"] == "sensor.boiler_temp"
+    assert row["attribute"] is None
+    assert row["word_order"] == "little"
+    assert row["unit"] == "°C"
+    assert row["writable"] is False
 
 
 async def test_climate_attribute_row_is_writable(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
-    known = set(added.subentries)
+    known = set(stored_rows(hass))
     result = await start(hass, added, "point")
     result = await step(hass, result, {"next_step_id": "entity"})
     result = await step(hass, result, {"entity_id": "climate.living"})
@@ -158,9 +165,13 @@ async def test_climate_attribute_row_is_writable(
             "advanced": {"word_order": "big", "byte_order": "big"},
         },
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "HR 10 (40011) · climate.living#temperature · int16"
-    data = new_subentry(added, known).data
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "row_added"
+    assert (
+        result["description_placeholders"]["row"]
+        == "HR 10 (40011) · climate.living#temperature · int16"
+    )
+    data = new_row(hass, known)
     assert data["attribute"] == "temperature"
     assert data["scale"] == 0.1
     assert data["writable"] is True
@@ -169,7 +180,7 @@ async def test_climate_attribute_row_is_writable(
 async def test_write_mode_is_chosen_in_the_advanced_section_of_a_writable_row(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
-    known = set(added.subentries)
+    known = set(stored_rows(hass))
     result = await start(hass, added, "point")
     result = await step(hass, result, {"next_step_id": "entity"})
     result = await step(hass, result, {"entity_id": "climate.living"})
@@ -188,8 +199,8 @@ async def test_write_mode_is_chosen_in_the_advanced_section_of_a_writable_row(
             "advanced": {"word_order": "big", "byte_order": "big", "write_mode": "always"},
         },
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert new_subentry(added, known).data["write_mode"] == "always"
+    assert result["type"] is FlowResultType.ABORT
+    assert new_row(hass, known)["write_mode"] == "always"
     # a value clients cannot write has no write mode to choose
     result = await start(hass, added, "point")
     result = await step(hass, result, {"next_step_id": "entity"})
@@ -211,8 +222,9 @@ async def test_climate_state_row(hass: HomeAssistant, added: MockConfigEntry) ->
         "advanced",
     ]
     result = await step(hass, result, {"address": 0, "writable": True, "advanced": {}})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "CO 0 (00001) · climate.living · bool"
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "row_added"
+    assert result["description_placeholders"]["row"] == "CO 0 (00001) · climate.living · bool"
 
 
 async def test_register_map_errors_are_shown_on_their_fields(
@@ -259,8 +271,9 @@ async def test_register_map_errors_are_shown_on_their_fields(
     result = await step(
         hass, result, {**base, "address": 20, "data_type": "bit", "advanced": {"bit": 3}}
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "HR 20.3 (40021) · sensor.boiler_temp · bit"
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "row_added"
+    assert result["description_placeholders"]["row"] == "HR 20.3 (40021) · sensor.boiler_temp · bit"
 
 
 async def test_unsupported_domain_is_refused(hass: HomeAssistant, added: MockConfigEntry) -> None:
@@ -314,7 +327,7 @@ async def test_entity_without_servable_value_aborts(
 
 
 async def test_owned_number_row(hass: HomeAssistant, added: MockConfigEntry) -> None:
-    known = set(added.subentries)
+    known = set(stored_rows(hass))
     result = await start(hass, added, "point")
     result = await step(hass, result, {"next_step_id": "owned"})
     assert result["step_id"] == "owned"
@@ -349,9 +362,10 @@ async def test_owned_number_row(hass: HomeAssistant, added: MockConfigEntry) -> 
             "advanced": {},
         },
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "HR 2 (40003) · Setpoint · int16"
-    data = new_subentry(added, known).data
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "row_added"
+    assert result["description_placeholders"]["row"] == "HR 2 (40003) · Setpoint · int16"
+    data = new_row(hass, known)
     assert data["entity_id"] is None
     assert data["name"] == "Setpoint"
 
@@ -362,7 +376,7 @@ async def test_owned_number_row(hass: HomeAssistant, added: MockConfigEntry) -> 
 async def test_reconfigure_entity_row_keeps_its_own_address(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
-    result = await added.start_subentry_reconfigure_flow(hass, "hr0")
+    result = await start_row_change(hass, added, "hr0")
     assert result["step_id"] == "entity"
     assert default_of(result, "entity_id") == "sensor.existing"
     result = await step(hass, result, {"entity_id": "sensor.existing"})
@@ -377,9 +391,19 @@ async def test_reconfigure_entity_row_keeps_its_own_address(
         {"address": 0, "data_type": "uint32", "scale": 1, "offset": 0, "advanced": {}},
     )
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert added.subentries["hr0"].data["data_type"] == "uint32"
-    assert added.subentries["hr0"].title == "HR 0 (40001) · sensor.existing · uint32"
+    assert result["reason"] == "row_changed"
+    assert stored_rows(hass)["hr0"]["data_type"] == "uint32"
+    assert result["description_placeholders"]["row"] == "HR 0 (40001) · sensor.existing · uint32"
+    assert list(stored_rows(hass)) == ["hr0", "ir0"]  # same id, same place
+
+
+async def start_row_change(hass: HomeAssistant, entry: MockConfigEntry, row_id: str) -> Any:
+    """Change a row: the device's reconfigure menu, "change a row", the row picked."""
+    result = await entry.start_subentry_reconfigure_flow(hass, DEVICE_ID)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["settings", "change_row", "delete_rows"]
+    result = await step(hass, result, {"next_step_id": "change_row"})
+    return await step(hass, result, {"row": row_id})
 
 
 def section_values(result: Any, name: str) -> dict[str, Any]:
@@ -398,8 +422,8 @@ def section_values(result: Any, name: str) -> dict[str, Any]:
 async def test_a_refused_row_keeps_everything_typed_and_the_stored_row(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
-    before = dict(added.subentries["hr0"].data)
-    result = await added.start_subentry_reconfigure_flow(hass, "hr0")
+    before = dict(stored_rows(hass)["hr0"])
+    result = await start_row_change(hass, added, "hr0")
     result = await step(hass, result, {"entity_id": "sensor.existing"})
     result = await step(hass, result, {"area": "holding_register"})
     typed = {
@@ -428,47 +452,43 @@ async def test_a_refused_row_keeps_everything_typed_and_the_stored_row(
         "unavailable_value": -1,
     }
     # ... and the stored row is untouched until a valid submit.
-    assert dict(added.subentries["hr0"].data) == before
+    assert dict(stored_rows(hass)["hr0"]) == before
     result = await step(hass, result, typed)
-    assert result["reason"] == "reconfigure_successful"
-    data = added.subentries["hr0"].data
+    assert result["reason"] == "row_changed"
+    data = stored_rows(hass)["hr0"]
     assert (data["scale"], data["unit"], data["word_order"]) == (0.1, "°C", "little")
 
 
 async def test_reconfigure_to_another_entity_and_area(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
-    result = await added.start_subentry_reconfigure_flow(hass, "hr0")
+    result = await start_row_change(hass, added, "hr0")
     result = await step(hass, result, {"entity_id": "switch.pump"})
     result = await step(hass, result, {"area": "coil"})
     # a changed area resets type and address to the new area's defaults
     assert default_of(result, "address") == 0
     result = await step(hass, result, {"address": 5, "writable": True, "advanced": {}})
-    assert result["reason"] == "reconfigure_successful"
-    data = added.subentries["hr0"].data
+    assert result["reason"] == "row_changed"
+    data = stored_rows(hass)["hr0"]
     assert (data["entity_id"], data["area"], data["data_type"]) == ("switch.pump", "coil", "bool")
 
 
 async def test_reconfigure_owned_row(hass: HomeAssistant, added: MockConfigEntry) -> None:
-    hass.config_entries.async_add_subentry(
-        added,
-        _subentry(point_data("coil", 7, "bool", name="Alarm ack", writable=True)),
-    )
-    (subentry_id,) = [s for s in added.subentries if s not in ("hr0", "ir0")]
-    result = await added.start_subentry_reconfigure_flow(hass, subentry_id)
+    await add_row(hass, added, point_data("coil", 7, "bool", name="Alarm ack", writable=True))
+    result = await start_row_change(hass, added, "added")
     assert result["step_id"] == "owned"
     assert default_of(result, "name") == "Alarm ack"
     result = await step(hass, result, {"name": "Ack", "area": "coil"})
     assert default_of(result, "address") == 7
     result = await step(hass, result, {"address": 8, "writable": False, "advanced": {}})
-    assert result["reason"] == "reconfigure_successful"
-    assert added.subentries[subentry_id].title == "CO 8 (00009) · Ack · bool"
+    assert result["reason"] == "row_changed"
+    assert result["description_placeholders"]["row"] == "CO 8 (00009) · Ack · bool"
 
 
-def _subentry(data: dict[str, Any]) -> Any:
-    from homeassistant.config_entries import ConfigSubentry  # noqa: PLC0415
-
-    return ConfigSubentry(data=data, subentry_type="point", title="row", unique_id=None)
+async def add_row(hass: HomeAssistant, entry: MockConfigEntry, data: dict[str, Any]) -> None:
+    """Append a row with id "added" to the device's table."""
+    tables = await async_get_table_store(hass, entry.entry_id)
+    await tables.async_set_rows(DEVICE_ID, [*tables.rows(DEVICE_ID), {**data, "id": "added"}])
 
 
 # --- many rows ----------------------------------------------------------------------------------
@@ -480,7 +500,8 @@ async def test_add_many_assigns_consecutive_addresses_after_a_preview(
     hass.states.async_set("sensor.a", "1")
     hass.states.async_set("sensor.b", "2")
     hass.states.async_set("switch.c", "on")
-    known = set(loaded_entry.subentries)
+    server = loaded_entry.runtime_data.server
+    known = set(stored_rows(hass))
     result = await start(hass, loaded_entry, "bulk")
     assert result["step_id"] == "user"
     result = await step(
@@ -498,14 +519,16 @@ async def test_add_many_assigns_consecutive_addresses_after_a_preview(
     assert result["reason"] == "points_added"
     assert result["description_placeholders"] == {"count": "3"}
     await hass.async_block_till_done()
-    titles = sorted(loaded_entry.subentries[s].title for s in set(loaded_entry.subentries) - known)
+    rows = stored_rows(hass)
+    titles = sorted(point_title(point_from_data(rows[key])) for key in set(rows) - known)
     assert titles == [
         "DI 0 (10001) · switch.c · bool",
         "IR 1 (30002) · sensor.a · float32",
         "IR 3 (30004) · sensor.b · float32",
     ]
-    # one reload picked up all three rows
-    assert len(loaded_entry.runtime_data.register_map.points) == 5
+    # one swap picked up all three rows; the server was not restarted
+    assert len(only_device(loaded_entry).register_map.points) == 5
+    assert loaded_entry.runtime_data.server is server
 
 
 async def test_add_many_prefers_writable_areas(hass: HomeAssistant, added: MockConfigEntry) -> None:
@@ -575,16 +598,15 @@ def _dt(name: str) -> Any:
 async def test_import_adds_every_row(
     hass: HomeAssistant, added: MockConfigEntry, exporter: Any
 ) -> None:
-    known = set(added.subentries)
+    known = set(stored_rows(hass))
     result = await start(hass, added, "import")
     result = await step(hass, result, {"text": exporter(_rows())})
     assert result["step_id"] == "confirm"
     assert result["description_placeholders"]["count"] == "4"
     result = await step(hass, result, {})
     assert result["reason"] == "points_added"
-    new = {
-        added.subentries[s].title: added.subentries[s].data for s in set(added.subentries) - known
-    }
+    rows = stored_rows(hass)
+    new = {point_title(point_from_data(rows[key])): rows[key] for key in set(rows) - known}
     assert set(new) == {
         "HR 10 (40011) · sensor.boiler_temp · float32",
         "CO 3 (00004) · switch.pump · bool",
@@ -626,13 +648,13 @@ async def test_import_adds_every_row(
 async def test_import_is_all_or_nothing(
     hass: HomeAssistant, added: MockConfigEntry, text: str, expected: str
 ) -> None:
-    known = set(added.subentries)
+    known = set(stored_rows(hass))
     result = await start(hass, added, "import")
     result = await step(hass, result, {"text": text})
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"text": "import_invalid"}
     assert expected in result["description_placeholders"]["details"]
-    assert set(added.subentries) == known
+    assert set(stored_rows(hass)) == known
 
 
 # --- pure helpers -------------------------------------------------------------------------------
@@ -778,9 +800,7 @@ async def test_import_map_errors_other_than_overlaps_keep_their_field(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
     bit = point_data("holding_register", 50, "bit", name="a", bit=0, writable=True)
-    hass.config_entries.async_add_subentry(
-        added, ConfigSubentry(data=bit, subentry_type="point", title="a", unique_id=None)
-    )
+    await add_row(hass, added, bit)
     text = "name,area,address,data_type,bit,writable\nb,holding_register,50,bit,1,false\n"
     result = await start(hass, added, "import")
     result = await step(hass, result, {"text": text})
@@ -869,8 +889,10 @@ async def test_a_lock_row_is_writable_only_when_switched_on_in_the_row_form(
     # a coil can be written, but the toggle starts off: the user switches it on, row by row
     assert default_of(result, "writable") is False
     result = await step(hass, result, {"address": 0, "writable": True, "advanced": {}})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["data"]["writable"] is True
+    assert result["type"] is FlowResultType.ABORT
+    assert [
+        r["writable"] for r in stored_rows(hass).values() if r["entity_id"] == "lock.front_door"
+    ] == [True]
 
 
 async def test_an_ordinary_switch_row_still_starts_writable(

@@ -60,8 +60,30 @@ def test_every_error_and_abort_key_is_translated() -> None:
     assert "no_area" in point["abort"]
     for kind in ("bulk", "import"):
         assert "points_added" in data["config_subentries"][kind]["abort"]
-        assert set(data["config_subentries"][kind]["step"]) == {"user", "confirm"}
-    assert set(point["step"]) == {"user", "entity", "attribute", "area", "owned", "point"}
+        assert set(data["config_subentries"][kind]["step"]) == {"device", "user", "confirm"}
+    row_steps = {"entity", "attribute", "area", "owned", "point"}
+    assert set(point["step"]) == {"device", "user", *row_steps}
+    assert {"no_devices", "row_added"} <= set(point["abort"])
+    device = data["config_subentries"]["device"]
+    assert set(device["step"]) == {
+        "user",
+        "reconfigure",
+        "settings",
+        "change_row",
+        "delete_rows",
+        *row_steps,
+    }
+    # the device form's unit id rules, and the row steps' errors (shared with "point")
+    assert {
+        "name_required",
+        "name_too_long",
+        "invalid_unit_ids",
+        "unit_id_taken",
+        "other_answers_every",
+        "any_unit_needs_single",
+        "no_rows_selected",
+    } | set(point["error"]) == set(device["error"])
+    assert {"no_rows", "rows_deleted", "row_changed", "no_area"} <= set(device["abort"])
     # the write mode is a row setting, not a point field: it has no validation error
     assert set(point["step"]["point"]["sections"]["advanced"]["data"]) == {
         *ADVANCED_FIELDS,
@@ -75,6 +97,8 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
     assert set(data["entity"]["binary_sensor"]) == {"client_connected", "owned_point"}
     assert set(data["exceptions"]) == {
         "invalid_table",
+        "unit_id_clash",
+        "device_required",
         "permission_denied",
         "port_in_use",
         "address_not_available",

@@ -1,6 +1,6 @@
 """Last read and last write per row: what the table view shows next to each row.
 
-Reads are recorded where the server calls the device (`record_reads` wraps its `on_read`):
+Reads are recorded where the server calls a device (`Activity.recording` wraps its `on_read`):
 one `time.time()` and one dict update per request, keyed by the block (area, address,
 count) a client asked for. The dict is bounded (`MAX_BLOCKS`, least recently read first
 out): SCADA clients poll the same few blocks over and over, so the bound only bites on
@@ -8,36 +8,36 @@ clients that scan. Which row a read covered is computed only when the panel asks
 (`last_reads`), not on the read path.
 
 Writes come from the `modbus_server_write` events the bridge fires for every applied point
-(they carry entry_id, area, address and bit).
+(they carry entry_id, unit id, area, address and bit; the unit id names the device).
 """
 
 from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
 from ..const import EVENT_WRITE
 from ..modbus.area import Area
 
 if TYPE_CHECKING:
-    from ..modbus import Request
+    from ..modbus import ReadCallback, Request
     from ..models import ModbusServerConfigEntry
     from ..registermap import Point
+    from ..runtime import ServerRuntime
 
 MAX_BLOCKS: Final = 2048
-"""Distinct (area, address, count) blocks remembered per server."""
+"""Distinct (area, address, count) blocks remembered per device."""
 
-type OnRead = Callable[[Request | None, Area, int, int], Any]
 type Block = tuple[Area, int, int]
 type WriteKey = tuple[str, int, int | None]
 
-DATA_ACTIVITY: HassKey[dict[str, Activity]] = HassKey("modbus_server_panel_activity")
+DATA_ACTIVITY: HassKey[dict[str, ServerActivity]] = HassKey("modbus_server_panel_activity")
 
 
 @dataclass
@@ -86,37 +86,65 @@ class Activity:
                 result[point.key] = when
         return result
 
+    def recording(self, on_read: ReadCallback) -> ReadCallback:
+        """`on_read` that also records what was read.
 
-def record_reads(hass: HomeAssistant, entry: ModbusServerConfigEntry, on_read: OnRead) -> OnRead:
-    """`on_read` that also records what was read; follows the server's writes too.
+        Recorded after the read: a refused block (an exception answer) served no row.
+        """
+        record = self.record_read
 
-    The activity outlives a reload of the entry (an edit reloads it today), so the table
+        def recorded(request: Request, area: Area, address: int, count: int) -> Any:
+            result = on_read(request, area, address, count)
+            record(area, address, count)
+            return result
+
+        return recorded
+
+
+@dataclass
+class ServerActivity:
+    """The activity of each device of one server.
+
+    It outlives a reload of the entry and a swap of a device's table, so the table view
     keeps showing when rows were last read and written.
     """
-    activity = hass.data.setdefault(DATA_ACTIVITY, {}).setdefault(entry.entry_id, Activity())
-    writes = activity.writes
+
+    devices: dict[str, Activity] = field(default_factory=dict)
+
+    def device(self, device_id: str) -> Activity:
+        """One device's activity (created on first use)."""
+        return self.devices.setdefault(device_id, Activity())
 
     @callback
-    def _written(event: Event[dict[str, Any]]) -> None:
-        data = event.data
-        writes[(data["area"], data["address"], data.get("bit"))] = event.time_fired_timestamp
+    def async_follow_writes(
+        self, hass: HomeAssistant, entry_id: str, runtime: ServerRuntime
+    ) -> CALLBACK_TYPE:
+        """Record the server's writes for the device that answered their unit id."""
 
-    @callback
-    def _ours(data: dict[str, Any]) -> bool:
-        return bool(data.get("entry_id") == entry.entry_id)
+        @callback
+        def _ours(data: dict[str, Any]) -> bool:
+            return bool(data.get("entry_id") == entry_id)
 
-    entry.async_on_unload(hass.bus.async_listen(EVENT_WRITE, _written, event_filter=_ours))
-    record = activity.record_read
+        @callback
+        def _written(event: Event[dict[str, Any]]) -> None:
+            data = event.data
+            unit_id = data.get("unit_id")
+            for device_id, device in runtime.devices.items():
+                units = device.settings.unit_ids
+                if units is None or unit_id in units:
+                    key = (data["area"], data["address"], data.get("bit"))
+                    self.device(device_id).writes[key] = event.time_fired_timestamp
+                    return
 
-    def recorded(request: Request | None, area: Area, address: int, count: int) -> Any:
-        # After the read: a refused block (an exception answer) served no row.
-        result = on_read(request, area, address, count)
-        record(area, address, count)
-        return result
-
-    return recorded
+        return hass.bus.async_listen(EVENT_WRITE, _written, event_filter=_ours)
 
 
-def activity_of(hass: HomeAssistant, entry_id: str) -> Activity:
-    """The activity of a server (empty when nothing was recorded yet)."""
-    return hass.data.get(DATA_ACTIVITY, {}).get(entry_id) or Activity()
+def activity_of_server(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> ServerActivity:
+    """The activity of a server (kept in hass.data across reloads)."""
+    return hass.data.setdefault(DATA_ACTIVITY, {}).setdefault(entry.entry_id, ServerActivity())
+
+
+def activity_of(hass: HomeAssistant, entry_id: str, device_id: str) -> Activity:
+    """The activity of one device (empty when nothing was recorded yet)."""
+    server = hass.data.get(DATA_ACTIVITY, {}).get(entry_id)
+    return Activity() if server is None else server.devices.get(device_id) or Activity()

@@ -1,14 +1,13 @@
 """Where the table view's rows live: the only module of the panel that knows.
 
-Today a server (config entry) has one device, the server itself, whose rows are the
-entry's "point" subentries (`Point.key` is the subentry id), and a running server keeps
-its compiled table, bridge and owned values in `entry.runtime_data`. Everything else in
-the panel goes through the functions here, so moving rows to another store means
-rewriting this module only.
+A server (config entry) has devices (its "device" subentries); each device's rows live in
+the server's `TableStore` (row id = `Point.key`), and a running server keeps each device's
+compiled table, bridge and owned values in a `DeviceRuntime`. Everything else in the panel
+goes through the functions here.
 
-Edits and deletions are stored as subentry changes; the entry's update listener then
-reloads the server once (the listener restarts - a limitation of the storage, not of the
-panel). `async_follow` tells the panel when the reloaded table is live.
+Edits and deletions replace the device's table in the store; the running server swaps in the
+new table between two requests (no reload, clients stay connected) and `async_follow` tells
+the panel when the new table is live.
 """
 
 from __future__ import annotations
@@ -18,17 +17,29 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HomeAssistant,
+    async_get_hass_or_none,
+    callback,
+)
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_state_change_event
 
-from ..const import CONF_UNIT_ID, DOMAIN, SUBENTRY_POINT
-from ..helpers import data_from_point, entry_points, point_from_data, point_title, split_source
+from ..const import CONF_UNIT_IDS, DOMAIN, SUBENTRY_DEVICE
+from ..helpers import data_from_point, point_from_data, split_source
 from ..modbus import ModbusExceptionResponse
+from ..models import signal_tables
 from ..registermap import UNAVAILABLE
+from ..table_store import ROW_ID, loaded_table_store
 
 if TYPE_CHECKING:
-    from ..models import ModbusServerConfigEntry, ModbusServerData
+    from ..models import ModbusServerConfigEntry
     from ..registermap import Point
+    from ..runtime import DeviceRuntime
+    from ..table_store import TableStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +48,8 @@ class Device:
 
     id: str
     name: str
-    unit_id: int | None
-    """None (or 0): the device answers every unit id."""
+    unit_ids: list[int] | None
+    """None: the device answers every unit id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,62 +74,87 @@ def get_server(hass: HomeAssistant, entry_id: str) -> ModbusServerConfigEntry | 
 
 
 def list_devices(entry: ModbusServerConfigEntry) -> list[Device]:
-    """The devices of a server; today exactly one, the server itself."""
-    return [Device(id=entry.entry_id, name=entry.title, unit_id=entry.data.get(CONF_UNIT_ID))]
+    """The devices of a server (its device subentries)."""
+    devices = []
+    for subentry in entry.get_subentries_of_type(SUBENTRY_DEVICE):
+        units = subentry.data.get(CONF_UNIT_IDS)
+        devices.append(
+            Device(
+                id=subentry.subentry_id,
+                name=subentry.title,
+                unit_ids=None if units is None else sorted(int(u) for u in units),
+            )
+        )
+    return devices
 
 
 def has_device(entry: ModbusServerConfigEntry, device_id: str) -> bool:
     """Whether the server has this device."""
-    return any(device.id == device_id for device in list_devices(entry))
+    subentry = entry.subentries.get(device_id)
+    return subentry is not None and subentry.subentry_type == SUBENTRY_DEVICE
 
 
-def _runtime(entry: ModbusServerConfigEntry) -> ModbusServerData | None:
+def _runtime(entry: ModbusServerConfigEntry, device_id: str) -> DeviceRuntime | None:
     if entry.state is not ConfigEntryState.LOADED:
         return None
-    return getattr(entry, "runtime_data", None)
+    data = getattr(entry, "runtime_data", None)
+    return None if data is None else data.devices.get(device_id)
+
+
+def _tables(entry: ModbusServerConfigEntry) -> TableStore | None:
+    """The server's store: loaded at its first setup, kept while it is stopped."""
+    hass = async_get_hass_or_none()
+    return None if hass is None else loaded_table_store(hass, entry.entry_id)
 
 
 def is_running(entry: ModbusServerConfigEntry) -> bool:
     """Whether the server is running (then its rows have live values)."""
-    return _runtime(entry) is not None
+    return entry.state is ConfigEntryState.LOADED and hasattr(entry, "runtime_data")
+
+
+def _stored(entry: ModbusServerConfigEntry, device_id: str) -> list[Point]:
+    tables = _tables(entry)
+    if tables is None or not has_device(entry, device_id):
+        return []
+    return [point_from_data(row, str(row[ROW_ID])) for row in tables.rows(device_id)]
 
 
 def device_rows(entry: ModbusServerConfigEntry, device_id: str) -> list[Point]:
     """The rows of a device: the running table when the server runs, else the stored one."""
     if not has_device(entry, device_id):
         return []
-    runtime = _runtime(entry)
+    runtime = _runtime(entry, device_id)
     if runtime is not None:
         return list(runtime.register_map.points)
-    return entry_points(entry)
+    return _stored(entry, device_id)
 
 
 def other_rows(entry: ModbusServerConfigEntry, device_id: str, key: str) -> list[Point]:
     """The stored rows of a device except one (what an edited row is checked against)."""
-    return entry_points(entry, exclude=key) if has_device(entry, device_id) else []
-
-
-def _row_keys(entry: ModbusServerConfigEntry) -> set[str]:
-    return {
-        key
-        for key, subentry in entry.subentries.items()
-        if subentry.subentry_type == SUBENTRY_POINT
-    }
+    return [point for point in _stored(entry, device_id) if point.key != key]
 
 
 def find_row(entry: ModbusServerConfigEntry, device_id: str, key: str) -> Point | None:
     """The stored row with this key (None when the device has no such row)."""
-    if not has_device(entry, device_id) or key not in _row_keys(entry):
-        return None
-    return point_from_data(entry.subentries[key].data, key)
+    return next((point for point in _stored(entry, device_id) if point.key == key), None)
 
 
 @callback
 def update_row(hass: HomeAssistant, entry: ModbusServerConfigEntry, point: Point) -> None:
     """Store a changed row (already validated) under its key; settings it lacks are kept."""
-    subentry = entry.subentries[point.key]
-    data: dict[str, Any] = {**subentry.data, **data_from_point(point)}
-    hass.config_entries.async_update_subentry(entry, subentry, data=data, title=point_title(point))
+    tables = _tables(entry)
+    assert tables is not None  # the row was found in it
+    for device_id in tables.device_ids:
+        rows = tables.rows(device_id)
+        if any(row[ROW_ID] == point.key for row in rows):
+            changed: list[dict[str, Any]] = [
+                {**row, **data_from_point(point)} if row[ROW_ID] == point.key else dict(row)
+                for row in rows
+            ]
+            entry.async_create_task(
+                hass, tables.async_set_rows(device_id, changed), "modbus_server update row"
+            )
+            return
 
 
 @callback
@@ -127,35 +163,46 @@ def delete_rows(
 ) -> list[str]:
     """Delete the rows with these keys; returns the keys that were not rows of the device."""
     wanted = list(dict.fromkeys(keys))
-    rows = _row_keys(entry) if has_device(entry, device_id) else set()
-    if unknown := [key for key in wanted if key not in rows]:
+    tables = _tables(entry)
+    rows = tables.rows(device_id) if tables is not None and has_device(entry, device_id) else ()
+    known = {row[ROW_ID] for row in rows}
+    if unknown := [key for key in wanted if key not in known]:
         return unknown  # all or nothing
-    for key in wanted:
-        hass.config_entries.async_remove_subentry(entry, key)
+    assert tables is not None
+    drop = set(wanted)
+    kept = [row for row in rows if row[ROW_ID] not in drop]
+    entry.async_create_task(
+        hass, tables.async_set_rows(device_id, kept), "modbus_server delete rows"
+    )
     return []
 
 
 def row_values(entry: ModbusServerConfigEntry, points: Iterable[Point]) -> dict[str, RowValue]:
     """What clients read from each row now (empty when the server is not running).
 
-    The cells come from the bridge's encoded view, exactly as a client reading only this
-    row gets them; the panel's reads are not recorded as client reads.
+    The cells come from the bridge's encoded view of the row's device, exactly as a client
+    reading only this row gets them; the panel's reads are not recorded as client reads.
     """
-    runtime = _runtime(entry)
-    if runtime is None:
+    if not is_running(entry):
         return {}
-    bridge = runtime.bridge
+    points = list(points)
+    keys = {point.key for point in points}
     values: dict[str, RowValue] = {}
-    for point in points:
-        value = bridge.current_value(point)
-        if value is UNAVAILABLE:
-            value = None
-        try:
-            cells = list(bridge.on_read(None, point.area, point.address, point.register_count))
-        except ModbusExceptionResponse as err:
-            values[point.key] = RowValue(None, value, type(err).__name__)
-        else:
-            values[point.key] = RowValue(cells, value, None)
+    for device in entry.runtime_data.devices.values():
+        own = {p.key for p in device.register_map.points} & keys
+        bridge = device.bridge
+        for point in points:
+            if point.key not in own:
+                continue
+            value = bridge.current_value(point)
+            if value is UNAVAILABLE:
+                value = None
+            try:
+                cells = list(bridge.on_read(None, point.area, point.address, point.register_count))
+            except ModbusExceptionResponse as err:
+                values[point.key] = RowValue(None, value, type(err).__name__)
+            else:
+                values[point.key] = RowValue(cells, value, None)
     return values
 
 
@@ -170,16 +217,17 @@ def async_follow(
     """Call `on_values(keys)` when rows may serve new values, `on_table()` when rows changed.
 
     Values change with the state of a row's source entity or an owned row's value; the
-    table changes when the entry was reloaded with a new table.
+    table changes when the device's table was swapped or the entry was set up again.
     """
     stoppers: list[CALLBACK_TYPE] = []
-    followed: list[ModbusServerData | None] = [None]
+    followed: list[DeviceRuntime | None] = [None]
+    table_signal: list[CALLBACK_TYPE] = []
 
     def _stop_values() -> None:
         while stoppers:
             stoppers.pop()()
 
-    def _start_values(runtime: ModbusServerData) -> None:
+    def _start_values(runtime: DeviceRuntime) -> None:
         by_entity: dict[str, set[str]] = {}
         owned: set[str] = set()
         for point in runtime.register_map.points:
@@ -204,8 +252,8 @@ def async_follow(
         followed[0] = runtime
 
     @callback
-    def _state_of_entry() -> None:
-        runtime = _runtime(entry)
+    def _changed() -> None:
+        runtime = _runtime(entry, device_id)
         if runtime is followed[0]:
             return
         _stop_values()
@@ -214,13 +262,27 @@ def async_follow(
             _start_values(runtime)
             on_table()
 
-    if (runtime := _runtime(entry)) is not None:
+    @callback
+    def _state_of_entry() -> None:
+        while table_signal:
+            table_signal.pop()()
+        if is_running(entry):
+            table_signal.append(
+                async_dispatcher_connect(hass, signal_tables(entry.entry_id), _changed)
+            )
+        _changed()
+
+    if (runtime := _runtime(entry, device_id)) is not None:
         _start_values(runtime)
+    if is_running(entry):
+        table_signal.append(async_dispatcher_connect(hass, signal_tables(entry.entry_id), _changed))
     remove_state_listener = entry.async_on_state_change(_state_of_entry)
 
     @callback
     def stop() -> None:
         _stop_values()
+        while table_signal:
+            table_signal.pop()()
         remove_state_listener()
 
     return stop

@@ -171,7 +171,7 @@ def ws_servers(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str,
                         {
                             "id": device.id,
                             "name": device.name,
-                            "unit_id": device.unit_id,
+                            "unit_ids": device.unit_ids,
                             "rows": len(source.device_rows(entry, device.id)),
                         }
                         for device in source.list_devices(entry)
@@ -229,7 +229,7 @@ def ws_activity(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str
     if (entry := _device(hass, connection, msg)) is None:
         return
     points = source.device_rows(entry, msg["device_id"])
-    activity = activity_of(hass, entry.entry_id)
+    activity = activity_of(hass, entry.entry_id, msg["device_id"])
     connection.send_result(
         msg["id"],
         {

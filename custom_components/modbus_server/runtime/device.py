@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +21,9 @@ from ..const import (
     DOMAIN,
     WRITE_MODE_DEFAULT,
 )
-from ..helpers import point_from_data
+from ..helpers import identification_text, point_from_data
 from ..modbus import Device, DeviceIdentification
+from ..modbus.device import ReadCallback
 from ..owned import OwnedStore
 from ..registermap import RegisterMap, UnmappedPolicy
 from ..table_store import ROW_ID
@@ -59,9 +60,10 @@ class DeviceSettings:
             "vendor_name": "Home Assistant",
             "product_code": DOMAIN,
             "revision": revision,
-            "product_name": name,
+            # A long name is cut to what one FC43 object holds (an override is checked).
+            "product_name": identification_text(name),
             "model_name": "Modbus server",
-            "user_application_name": name,
+            "user_application_name": identification_text(name),
         }
         overrides = data.get(CONF_IDENTIFICATION) or {}
         objects.update(
@@ -106,8 +108,12 @@ class DeviceRuntime:
         server_read_only: bool = False,
         write_timeout: float | None = None,
         entry_id: str = "",
+        wrap_read: Callable[[ReadCallback], ReadCallback] | None = None,
     ) -> None:
-        """Compile the rows; nothing listens or serves until `async_start`."""
+        """Compile the rows; nothing listens or serves until `async_start`.
+
+        `wrap_read` wraps the bridge's `on_read` for the core (the table view records reads).
+        """
         rows = list(rows)
         self.settings = settings
         self.register_map = RegisterMap(
@@ -130,7 +136,7 @@ class DeviceRuntime:
             **extra,
         )
         self.device = Device(
-            on_read=self.bridge.on_read,
+            on_read=self.bridge.on_read if wrap_read is None else wrap_read(self.bridge.on_read),
             # Read-only: the core answers every write with IllegalFunction (01).
             on_write=None if read_only else self.bridge.on_write,
             unit_ids=settings.unit_ids,

@@ -426,7 +426,8 @@ class ModbusServerTable extends HTMLElement {
       for (const device of server.devices) {
         const option = document.createElement("option");
         option.value = `${server.entry_id}/${device.id}`;
-        const unit = device.unit_id ? ` · ${this.t("unit_id")} ${device.unit_id}` : "";
+        const units = device.unit_ids ? device.unit_ids.join(", ") : "";
+        const unit = units ? ` · ${this.t("unit_id")} ${units}` : "";
         const name = device.name === server.title ? server.title : `${server.title} · ${device.name}`;
         option.textContent = `${name}${unit} (${device.rows})`;
         select.append(option);
