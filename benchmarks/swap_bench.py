@@ -1,0 +1,147 @@
+"""Live table edits: compile + swap of a device's table, and a polling client's latency meanwhile.
+
+Usage::
+
+    .venv/bin/python benchmarks/swap_bench.py [--rows 5000] [--swaps 20] [--seconds 3]
+
+In one process, on a bare ``HomeAssistant`` with a real ``Server`` on 127.0.0.1: a device of
+``--rows`` rows (float32 and int16 input registers fed by sensors, uint16 holding registers,
+coils) is rebuilt (``DeviceRuntime``: compile and validate the table, build the bridge and its
+encoded view from the states) and swapped in (``ServerRuntime.async_set_device``) ``--swaps``
+times; each step is timed. Meanwhile a client on its own connection polls FC3 x125 closed loop:
+its latency is printed for the seconds without swaps and for those with a swap every 100 ms.
+Every response is checked against the table (the rows read the same in both tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import struct
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from homeassistant.core import HomeAssistant
+
+from custom_components.modbus_server.modbus import Server
+from custom_components.modbus_server.runtime import DeviceRuntime, DeviceSettings, ServerRuntime
+from custom_components.modbus_server.table_store import ROW_ID
+
+_MBAP = struct.Struct(">HHHB")
+
+
+def rows(count: int, hass: HomeAssistant) -> list[dict[str, Any]]:
+    """`count` rows, a quarter each of four kinds; their source states set."""
+    table: list[dict[str, Any]] = []
+    address = {"input_register": 0, "holding_register": 0, "coil": 0}
+    kinds = (
+        ("input_register", "float32", 2, "sensor"),
+        ("input_register", "int16", 1, "sensor"),
+        ("holding_register", "uint16", 1, "input_number"),
+        ("coil", "bool", 1, "input_boolean"),
+    )
+    for index in range(count):
+        area, data_type, size, domain = kinds[index % 4]
+        entity_id = f"{domain}.e{index}"
+        hass.states.async_set(entity_id, "on" if domain == "input_boolean" else str(index % 100))
+        table.append(
+            {
+                ROW_ID: f"r{index}",
+                "area": area,
+                "address": address[area],
+                "data_type": data_type,
+                "entity_id": entity_id,
+                "writable": False,
+            }
+        )
+        address[area] += size
+    return table
+
+
+async def poll(port: int, stop: asyncio.Event, latencies: list[tuple[float, float]]) -> None:
+    """FC3 x125 at HR 0 closed loop; (time, latency) of every answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = _MBAP.pack(1, 0, 6, 1) + struct.pack(">BHH", 3, 0, 125)
+    expected: bytes | None = None
+    while not stop.is_set():
+        start = time.perf_counter()
+        writer.write(request)
+        header = await reader.readexactly(7)
+        body = await reader.readexactly(_MBAP.unpack(header)[2] - 1)
+        latencies.append((start, time.perf_counter() - start))
+        if expected is None:
+            expected = body
+        assert body == expected, "a response differs between the tables"
+    writer.close()
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100)[98] if len(values) >= 100 else max(values)
+
+
+async def bench(count: int, swaps: int, seconds: float) -> None:
+    """Build, swap, poll; print the tables."""
+    hass = HomeAssistant(tempfile.mkdtemp())
+    await hass.async_start()
+    try:
+        table = rows(count, hass)
+        settings = DeviceSettings.from_data("d", {"name": "d", "unit_ids": [1]}, revision="1")
+        server = Server(host="127.0.0.1", port=0)
+        runtime = ServerRuntime(server)
+        runtime.async_set_device(DeviceRuntime(hass, settings, table))
+        await server.start()
+        stop = asyncio.Event()
+        latencies: list[tuple[float, float]] = []
+        poller = asyncio.create_task(poll(server.port, stop, latencies))
+        await asyncio.sleep(seconds)  # quiet phase
+        quiet_end = time.perf_counter()
+        builds: list[float] = []
+        swaps_ms: list[float] = []
+        for _ in range(swaps):
+            start = time.perf_counter()
+            device = DeviceRuntime(hass, settings, table, owned=runtime.devices["d"].owned)
+            built = time.perf_counter()
+            runtime.async_set_device(device)
+            builds.append((built - start) * 1e3)
+            swaps_ms.append((time.perf_counter() - built) * 1e3)
+            await asyncio.sleep(0.1)
+        stop.set()
+        await poller
+        runtime.async_stop()
+        await server.stop()
+    finally:
+        await hass.async_stop()
+    quiet = [lat * 1e6 for t, lat in latencies if t < quiet_end]
+    busy = [lat * 1e6 for t, lat in latencies if t >= quiet_end]
+    print(f"device of {count} rows, {swaps} edits")
+    print("step                              median ms     max ms")
+    print(f"compile + bridge + view          {statistics.median(builds):9.1f}  {max(builds):9.1f}")
+    print(
+        f"swap into the server             {statistics.median(swaps_ms):9.2f}  {max(swaps_ms):9.2f}"
+    )
+    print("FC3 x125 poller                  requests   p50 us   p99 us   max us")
+    for name, values in (("no edits", quiet), ("an edit every 100 ms", busy)):
+        print(
+            f"{name:<30} {len(values):>8}  {statistics.median(values):7.0f}  "
+            f"{p99(values):7.0f}  {max(values):7.0f}"
+        )
+
+
+def main() -> None:
+    """Parse the arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--swaps", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=2.0, help="quiet polling first")
+    args = parser.parse_args()
+    asyncio.run(bench(args.rows, args.swaps, args.seconds))
+
+
+if __name__ == "__main__":
+    main()
