@@ -184,3 +184,21 @@ def test_services_yaml_matches_the_registered_schemas() -> None:
         assert {f for f, spec in described[name]["fields"].items() if spec.get("required")} == (
             required
         ), name
+
+
+def test_every_form_section_has_the_header_the_frontend_shows() -> None:
+    """A section's header is its `name` (with `title` the frontend shows the raw key)."""
+
+    def sections(node: object) -> list[tuple[str, dict[str, object]]]:
+        found: list[tuple[str, dict[str, object]]] = []
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "sections" and isinstance(value, dict):
+                    found += list(value.items())
+                found += sections(value)
+        return found
+
+    found = sections(strings())
+    assert found
+    for key, section in found:
+        assert isinstance(section.get("name"), str), f"section {key} has no name"
