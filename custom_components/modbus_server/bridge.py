@@ -141,9 +141,12 @@ class Bridge:
         row_stale_after: Mapping[str, float | str | None] | None = None,
         entry_id: str = "",
         cache: bool = True,
+        build_view: bool = True,
     ) -> None:
         """Index the points by source and build the encoded view from the current states.
 
+        `build_view=False` leaves the view to `async_start` (which fills it anyway), for a
+        bridge that is started right away: the states are then read once, not twice.
         `write_modes` maps a point's key (its row) to the row's write mode (`const.WRITE_MODES`;
         missing: the domain's default). `stale_after` is the device's maximum age of a source's
         last report in seconds (None: never stale); `row_stale_after` maps a point's key to its
@@ -186,7 +189,7 @@ class Bridge:
         self._pending: dict[str, asyncio.Task[Any]] = {}
         self.counters: dict[str, int] = dict.fromkeys(WRITE_COUNTERS, 0)
         """Points applied/failed/timed out/skipped as unchanged, and writes refused as busy."""
-        if cache:
+        if cache and build_view:
             self._build_view()
 
     # --- values ------------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.core import HomeAssistant
 from pymodbus.client import AsyncModbusTcpClient
 
+from custom_components.modbus_server.bridge import Bridge
 from custom_components.modbus_server.modbus import Server
 from custom_components.modbus_server.runtime import DeviceRuntime, DeviceSettings, ServerRuntime
 from custom_components.modbus_server.table_store import ROW_ID
@@ -163,3 +165,20 @@ def test_settings_default_the_identification_and_parse_units() -> None:
     assert parsed.identification.product_name == "Meter"
     assert parsed.identification.revision == "2.0"
     assert DeviceSettings.from_data("d2", {"unit_ids": None}, revision="1").unit_ids is None
+
+
+async def test_an_edit_reads_the_states_into_the_view_once(
+    hass: HomeAssistant, served: tuple[ServerRuntime, int]
+) -> None:
+    runtime, _ = served
+    builds = 0
+    original = Bridge._build_view
+
+    def counting(self: Bridge) -> None:
+        nonlocal builds
+        builds += 1
+        original(self)
+
+    with patch.object(Bridge, "_build_view", counting):
+        runtime.async_set_device(DeviceRuntime(hass, settings("meter", 1), rows_of("sensor.b")))
+    assert builds == 1

@@ -133,6 +133,7 @@ class DeviceRuntime:
             stale_after=settings.stale_after,
             row_stale_after={str(row[ROW_ID]): row.get(CONF_STALE_AFTER) for row in rows},
             entry_id=entry_id,
+            build_view=False,  # async_start fills it, just before the swap
             **extra,
         )
         self.device = Device(
