@@ -55,6 +55,11 @@ def v1_entry() -> MockConfigEntry:
 def registry_with_v1_entities(hass: HomeAssistant, entry: MockConfigEntry) -> er.EntityRegistry:
     """The owned rows' entities as v1 registered them (on the entry, no subentry)."""
     entry.add_to_hass(hass)
+    return register_v1_entities(hass, entry)
+
+
+def register_v1_entities(hass: HomeAssistant, entry: MockConfigEntry) -> er.EntityRegistry:
+    """Register the fixture's entities of `entry` as the v1 setup did."""
     registry = er.async_get(hass)
     for stored in V1["entity_registry_entries"]:
         registry.async_get_or_create(
@@ -173,15 +178,7 @@ async def test_a_migrated_entry_serves_the_same_units_rows_and_restored_values(
         subentries_data=[ConfigSubentryData(**s) for s in V1_ENTRY["subentries"]],  # type: ignore[typeddict-item]
     )
     entry.add_to_hass(hass)
-    registry = er.async_get(hass)
-    for stored in V1["entity_registry_entries"]:
-        registry.async_get_or_create(
-            stored["domain"],
-            stored["platform"],
-            stored["unique_id"],
-            config_entry=entry,
-            suggested_object_id=stored["entity_id"].partition(".")[2],
-        )
+    registry = register_v1_entities(hass, entry)
     mock_restore_cache_with_extra_data(
         hass,
         [

@@ -7,13 +7,18 @@ from pathlib import Path
 
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.pdu import ExceptionResponse
 
 from custom_components.modbus_server.modbus import Area
 
 from ..conftest import require_tool
 from .client import MAPPED, Memory, mapped_server
-from .tools import build_libmodbus_client, libmodbus_lines, mbpoll_values, run
+from .tools import (
+    build_libmodbus_client,
+    exercise_pymodbus_client,
+    libmodbus_lines,
+    mbpoll_values,
+    run,
+)
 
 
 @pytest.fixture
@@ -26,40 +31,7 @@ async def test_pymodbus_client_reads_and_writes_every_area(memory: Memory) -> No
         client = AsyncModbusTcpClient("127.0.0.1", port=server.port)
         await client.connect()
         try:
-            assert (await client.read_holding_registers(10, count=3)).registers == [10, 11, 12]
-            ir = await client.read_input_registers(10, count=2)
-            assert ir.registers == [0xFFFF - 10, 0xFFFF - 11]
-            di = await client.read_discrete_inputs(0, count=7)
-            assert di.bits[:7] == [True, False, False, True, False, False, True]
-
-            await client.write_coil(5, True)
-            await client.write_coils(8, [True, False, True])
-            assert (await client.read_coils(5, count=6)).bits[:6] == [
-                True, False, False, True, False, True,
-            ]  # fmt: skip
-            await client.write_register(100, 0xABCD)
-            await client.write_registers(101, [1, 2, 3])
-            regs = await client.read_holding_registers(100, count=4)
-            assert regs.registers == [0xABCD, 1, 2, 3]
-
-            await client.mask_write_register(address=100, and_mask=0x00FF, or_mask=0x1200)
-            assert memory.data[Area.HOLDING_REGISTER][100] == 0x12CD
-            rw = await client.readwrite_registers(
-                read_address=200, read_count=2, write_address=201, values=[77]
-            )
-            assert rw.registers == [200, 77]
-            info = await client.read_device_information()
-            assert info.information[0] == b"Home Assistant"
-            echo = await client.diag_query_data(b"\x12\x34")
-            assert not echo.isError()
-            assert echo.message == b"\x12\x34"
-            unsupported = await client.diag_read_diagnostic_register()
-            assert isinstance(unsupported, ExceptionResponse)
-            assert unsupported.exception_code == 1
-
-            unmapped = await client.read_holding_registers(MAPPED, count=1)
-            assert isinstance(unmapped, ExceptionResponse)
-            assert unmapped.exception_code == 2
+            await exercise_pymodbus_client(client, memory)
         finally:
             client.close()
 

@@ -88,6 +88,7 @@ async def exercise_pymodbus_client(client: ModbusBaseClient, memory: Memory) -> 
     assert rw.registers == [200, 77]
     assert (await client.read_device_information()).information[0] == b"Home Assistant"
     echo = await client.diag_query_data(b"\x12\x34")
+    assert not echo.isError()
     assert echo.message == b"\x12\x34"
     unsupported = await client.diag_read_diagnostic_register()
     assert isinstance(unsupported, ExceptionResponse)
