@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_PORT, Platform
 from homeassistant.core import HomeAssistant, callback
@@ -182,6 +184,7 @@ def _build_device(
     tables: TableStore,
     activity: ServerActivity,
     owned: OwnedStore | None = None,
+    held: Mapping[str, int] | None = None,
 ) -> DeviceRuntime:
     """A device's runtime from its settings and its stored table (ConfigEntryError: bad table)."""
     device_id = subentry.subentry_id
@@ -195,6 +198,7 @@ def _build_device(
             write_timeout=float(entry.data.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
             entry_id=entry.entry_id,
             wrap_read=lambda on_read: activity.device(device_id).recording(on_read),
+            held=held,
         )
     except (MapValidationError, ValueError, KeyError) as err:
         errors = err.errors if isinstance(err, MapValidationError) else [err]
@@ -231,6 +235,7 @@ def _async_apply_device(
             tables=data.tables,
             activity=activity_of_server(hass, entry),
             owned=None if running is None else running.owned,
+            held=None if running is None else running.held,
         )
     except ConfigEntryError as err:
         LOGGER.error("%s: device %s not applied: %s", entry.title, subentry.title, err)

@@ -101,3 +101,19 @@ ISSUE_MISSING_ENTITIES: Final = "missing_entities"
 
 # Diagnostic entities refresh this often (seconds).
 MONITOR_INTERVAL: Final = 5.0
+
+# Profile devices: a device subentry whose table is generated from a profile (profiles/).
+CONF_PROFILE: Final = "profile"
+"""Device: the profile's key (profiles.PROFILES); missing for a hand-built table."""
+CONF_PRESET: Final = "preset"
+"""Device: the consumer preset's key (its unit id and constants), None for the profile's own."""
+CONF_SLOTS: Final = "slots"
+"""Device: {slot name: entity id} feeding the profile's slots; unbound slots read as missing."""
+CONF_SIGN: Final = "sign"
+"""Device: how the power entities count: SIGN_IMPORT_POSITIVE (as profiles do) or export."""
+SIGN_IMPORT_POSITIVE: Final = "import_positive"
+SIGN_EXPORT_POSITIVE: Final = "export_positive"
+CONF_INVERT_POWER: Final = "invert_power"
+"""Device: negate the signed slots once more (a source wired the other way round)."""
+DEFAULT_PROFILE_STALE_AFTER: Final = 60
+"""Profile devices default to a maximum age: a zero-export controller must see a fault."""

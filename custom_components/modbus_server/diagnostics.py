@@ -34,9 +34,15 @@ async def async_get_config_entry_diagnostics(
                 "stale_after": device.settings.stale_after,
                 "table": json.loads(export_json(device.register_map.points))["points"],
                 # points applied / failed / timed out / skipped as unchanged; refused as busy
-                "writes": dict(device.bridge.counters),
-                # points whose source has not reported within their stale_after (read unavailable)
-                "stale_points": len(device.bridge.staleness.stale),
+                "writes": dict(device.reader.counters),
+                # points whose source has not reported within their stale_after (read unavailable);
+                # for a profile device: its slots without a current value
+                "stale_points": len(
+                    device.profile.stale
+                    if device.profile is not None
+                    else device.bridge.staleness.stale
+                ),
+                "profile": device.settings.profile,
             }
             for device_id, device in runtime.devices.items()
         },

@@ -65,6 +65,6 @@ class ModbusServerData:
     def owned_points(self, device_id: str, area: Area) -> list[Point]:
         """Integration-owned points of one device and area (each becomes an entity)."""
         device = self.devices.get(device_id)
-        if device is None:
+        if device is None or device.profile is not None:  # a profile's rows are generated
             return []
         return [p for p in device.register_map.points if p.source is None and p.area is area]

@@ -190,7 +190,7 @@ def row_values(entry: ModbusServerConfigEntry, points: Iterable[Point]) -> dict[
     values: dict[str, RowValue] = {}
     for device in entry.runtime_data.devices.values():
         own = {p.key for p in device.register_map.points} & keys
-        bridge = device.bridge
+        bridge = device.reader
         for point in points:
             if point.key not in own:
                 continue
@@ -230,7 +230,9 @@ def async_follow(
     def _start_values(runtime: DeviceRuntime) -> None:
         by_entity: dict[str, set[str]] = {}
         owned: set[str] = set()
-        for point in runtime.register_map.points:
+        if runtime.profile is not None:  # a profile device: its slot entities feed every row
+            by_entity = runtime.profile.keys_by_entity()
+        for point in () if runtime.profile is not None else runtime.register_map.points:
             entity_id, _ = split_source(point.source)
             if entity_id is None:
                 owned.add(point.key)

@@ -145,6 +145,14 @@ class ProfileTable:
             out[row.name] = UNAVAILABLE if value is _STALE else value
         return out
 
+    def value(self, key: str, slots: Mapping[str, float | None]) -> object:
+        """The engineering value of the point with this key (UNAVAILABLE where it has none)."""
+        row = self._rows.get(key)
+        if row is None:  # a reserved register
+            return 0
+        value = self._row_value(row, slots)
+        return UNAVAILABLE if value is _STALE else value
+
     def _row_value(self, row: Row, slots: Mapping[str, float | None]) -> object:
         source = row.source
         if isinstance(source, Measure):

@@ -12,21 +12,31 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from ..bridge import Bridge
 from ..const import (
     CONF_IDENTIFICATION,
+    CONF_INVERT_POWER,
+    CONF_PRESET,
+    CONF_PROFILE,
     CONF_READ_ONLY,
+    CONF_SIGN,
+    CONF_SLOTS,
     CONF_STALE_AFTER,
     CONF_UNIT_IDS,
     CONF_UNMAPPED,
     CONF_WRITE_MODE,
+    DEFAULT_PROFILE_STALE_AFTER,
     DEFAULT_UNMAPPED,
     DOMAIN,
+    SIGN_EXPORT_POSITIVE,
     WRITE_MODE_DEFAULT,
 )
 from ..helpers import identification_text, point_from_data
 from ..modbus import Device, DeviceIdentification
 from ..modbus.device import ReadCallback
 from ..owned import OwnedStore
+from ..profiles import PROFILES
+from ..profiles.compile import Options, ProfileTable, Stale
 from ..registermap import RegisterMap, UnmappedPolicy
 from ..table_store import ROW_ID
+from .profile import ProfileFeed
 
 _IDENTIFICATION_FIELDS = (
     "vendor_name",
@@ -50,6 +60,13 @@ class DeviceSettings:
     read_only: bool
     stale_after: float | None
     identification: DeviceIdentification
+    profile: str | None = None
+    """The profile's key for a profile device (its table is generated, not stored)."""
+    preset: str | None = None
+    slots: tuple[tuple[str, str], ...] = ()
+    """(slot name, entity id) pairs feeding a profile device."""
+    invert_power: bool = False
+    """Negate the signed slots: the entities count export positive (or are wired reversed)."""
 
     @classmethod
     def from_data(cls, device_id: str, data: Mapping[str, Any], *, revision: str) -> DeviceSettings:
@@ -69,7 +86,16 @@ class DeviceSettings:
         objects.update(
             {key: str(value) for key, value in overrides.items() if key in _IDENTIFICATION_FIELDS}
         )
+        profile = data.get(CONF_PROFILE)
+        if profile and "model_name" not in overrides and profile in PROFILES:
+            objects["model_name"] = PROFILES[profile].name
         stale_after = data.get(CONF_STALE_AFTER)
+        if profile and stale_after in (None, ""):  # profiles default to a maximum age; 0 is off
+            stale_after = DEFAULT_PROFILE_STALE_AFTER
+        invert = (data.get(CONF_SIGN) == SIGN_EXPORT_POSITIVE) != bool(
+            data.get(CONF_INVERT_POWER, False)
+        )
+        slots = data.get(CONF_SLOTS) or {}
         return cls(
             device_id=device_id,
             name=name,
@@ -86,6 +112,10 @@ class DeviceSettings:
                 model_name=objects["model_name"],
                 user_application_name=objects["user_application_name"],
             ),
+            profile=str(profile) if profile else None,
+            preset=data.get(CONF_PRESET) or None,
+            slots=tuple(sorted((str(k), str(v)) for k, v in slots.items() if v)),
+            invert_power=invert,
         )
 
 
@@ -109,20 +139,28 @@ class DeviceRuntime:
         write_timeout: float | None = None,
         entry_id: str = "",
         wrap_read: Callable[[ReadCallback], ReadCallback] | None = None,
+        held: Mapping[str, int] | None = None,
     ) -> None:
         """Compile the rows; nothing listens or serves until `async_start`.
 
         `wrap_read` wraps the bridge's `on_read` for the core (the table view records reads).
+        A profile device ignores `rows` and compiles its profile (ProfileError, a ValueError,
+        for unusable settings); `held` are the writes its previous runtime kept.
         """
-        rows = list(rows)
         self.settings = settings
+        self.profile: ProfileFeed | None = None
+        self._stop: CALLBACK_TYPE | None = None
+        self.owned = owned if owned is not None else OwnedStore()
+        if settings.profile is not None:
+            self._init_profile(hass, server_read_only, held or {}, wrap_read)
+            return
+        rows = list(rows)
         self.register_map = RegisterMap(
             [point_from_data(row, str(row[ROW_ID])) for row in rows], unmapped=settings.unmapped
         )
-        self.owned = owned if owned is not None else OwnedStore()
         read_only = server_read_only or settings.read_only
         extra: dict[str, Any] = {} if write_timeout is None else {"write_timeout": write_timeout}
-        self.bridge = Bridge(
+        self._bridge = Bridge(
             hass,
             self.register_map,
             self.owned,
@@ -137,20 +175,72 @@ class DeviceRuntime:
             **extra,
         )
         self.device = Device(
-            on_read=self.bridge.on_read if wrap_read is None else wrap_read(self.bridge.on_read),
+            on_read=self._bridge.on_read if wrap_read is None else wrap_read(self._bridge.on_read),
             # Read-only: the core answers every write with IllegalFunction (01).
-            on_write=None if read_only else self.bridge.on_write,
+            on_write=None if read_only else self._bridge.on_write,
             unit_ids=settings.unit_ids,
             identification=settings.identification,
             name=settings.name,
         )
-        self._stop: CALLBACK_TYPE | None = None
+
+    def _init_profile(
+        self,
+        hass: HomeAssistant,
+        server_read_only: bool,
+        held: Mapping[str, int],
+        wrap_read: Callable[[ReadCallback], ReadCallback] | None,
+    ) -> None:
+        """Compile the device's profile and serve it from its slot entities."""
+        settings = self.settings
+        profile = PROFILES.get(settings.profile or "")
+        if profile is None:
+            raise ValueError(f"unknown profile {settings.profile!r}")
+        units = sorted(settings.unit_ids or ())
+        table = ProfileTable(
+            profile,
+            Options(
+                bound=frozenset(name for name, _ in settings.slots),
+                invert_power=settings.invert_power,
+                stale=Stale.FAIL,
+                preset=settings.preset,
+                unit_id=units[0] if units else None,
+            ),
+        )
+        table.held.update({k: v for k, v in held.items() if k in table.held})
+        feed = ProfileFeed(hass, table, dict(settings.slots), stale_after=settings.stale_after)
+        self.profile = feed
+        self.register_map = table.table
+        read_only = server_read_only or settings.read_only or not table.held
+        self.device = Device(
+            on_read=feed.on_read if wrap_read is None else wrap_read(feed.on_read),
+            on_write=None if read_only else feed.on_write,
+            unit_ids=frozenset(units) if units else frozenset({table.unit_id}),
+            identification=settings.identification,
+            name=settings.name,
+        )
+
+    @property
+    def held(self) -> dict[str, int]:
+        """What a profile device keeps of its consumers' writes (empty for tables)."""
+        return {} if self.profile is None else dict(self.profile.table.held)
+
+    @property
+    def bridge(self) -> Bridge:
+        """The bridge of a table device (a profile device has `profile` instead)."""
+        if self.profile is not None:
+            raise AttributeError(f"{self.settings.name} is a profile device: no bridge")
+        return self._bridge
+
+    @property
+    def reader(self) -> Bridge | ProfileFeed:
+        """What serves reads: the bridge, or a profile device's feed (the table view)."""
+        return self.profile if self.profile is not None else self._bridge
 
     @callback
     def async_start(self) -> None:
         """Follow the sources' state changes and build the encoded view."""
         if self._stop is None:
-            self._stop = self.bridge.async_start()
+            self._stop = self.reader.async_start()
 
     @callback
     def async_stop(self) -> None:

@@ -1,0 +1,181 @@
+"""Profile devices in Home Assistant: slot entities feed a generated table over a real socket.
+
+Values are decoded from Eastron's and Carlo Gavazzi's published maps (addresses written here,
+not imported from the profiles): SDM630 FC04 float32 high word first (0x0034 total system
+power W, 0x0000 phase 1 volts, 0x0048 total import kWh); EM24 32-bit values low word first,
+0xA000 the application register a Victron GX writes 7 to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.pdu import ExceptionResponse
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from tests.profiles.helpers import f32_abcd
+
+from .conftest import DEVICE_ID, v2_entry
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+SDM630 = {
+    "profile": "eastron_sdm630",
+    "preset": None,
+    "slots": {
+        "power": "sensor.grid_power",
+        "voltage_l1": "sensor.grid_voltage",
+        "energy_import": "sensor.grid_import",
+    },
+    "sign": "import_positive",
+}
+
+
+@pytest.fixture
+async def meter(
+    hass: HomeAssistant, hass_storage: dict[str, Any], port: int
+) -> AsyncGenerator[MockConfigEntry]:
+    """An SDM630 profile device on unit 3 fed by three sensors in kW, V and kWh."""
+    hass.states.async_set("sensor.grid_power", "1.5", {"unit_of_measurement": "kW"})
+    hass.states.async_set("sensor.grid_voltage", "231.5", {"unit_of_measurement": "V"})
+    hass.states.async_set("sensor.grid_import", "1234.5", {"unit_of_measurement": "kWh"})
+    entry = v2_entry(hass_storage, port, [], unit_ids=[3], **SDM630)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.fixture
+async def client(meter: MockConfigEntry, port: int) -> AsyncGenerator[AsyncModbusTcpClient]:
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    yield modbus
+    modbus.close()
+
+
+async def read_f32(client: AsyncModbusTcpClient, address: int, unit: int = 3) -> float:
+    answer = await client.read_input_registers(address, count=2, device_id=unit)
+    assert not answer.isError(), answer
+    return f32_abcd(answer.registers, 0)
+
+
+async def test_values_follow_the_entities_converted_from_their_units(
+    hass: HomeAssistant, client: AsyncModbusTcpClient
+) -> None:
+    assert await read_f32(client, 0x0034) == pytest.approx(1500.0)  # 1.5 kW -> W
+    assert await read_f32(client, 0x0000) == pytest.approx(231.5)
+    assert await read_f32(client, 0x0048) == pytest.approx(1234.5)  # kWh on the wire
+    hass.states.async_set("sensor.grid_power", "-0.25", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    assert await read_f32(client, 0x0034) == pytest.approx(-250.0)  # one state change later
+    # other unit ids are not this device's
+    other = await client.read_input_registers(0x0034, count=2, device_id=1)
+    assert isinstance(other, ExceptionResponse)
+
+
+async def test_energy_never_goes_backwards_and_unavailable_power_is_a_fault(
+    hass: HomeAssistant, client: AsyncModbusTcpClient
+) -> None:
+    hass.states.async_set("sensor.grid_import", "0", {"unit_of_measurement": "kWh"})  # reset
+    await hass.async_block_till_done()
+    assert await read_f32(client, 0x0048) == pytest.approx(1234.5)
+    hass.states.async_set("sensor.grid_import", "0.5", {"unit_of_measurement": "kWh"})
+    await hass.async_block_till_done()
+    assert await read_f32(client, 0x0048) == pytest.approx(1235.0)  # counts on from the reset
+    hass.states.async_set("sensor.grid_power", "unavailable")
+    await hass.async_block_till_done()
+    answer = await client.read_input_registers(0x0034, count=2, device_id=3)
+    assert isinstance(answer, ExceptionResponse)
+    assert answer.exception_code == 4  # ServerDeviceFailure, not the last value
+    # the energy total still answers (a block without power in it)
+    assert await read_f32(client, 0x0048) == pytest.approx(1235.0)
+
+
+async def test_a_source_older_than_the_default_max_age_reads_as_a_fault(
+    freezer: FrozenDateTimeFactory, hass: HomeAssistant, client: AsyncModbusTcpClient
+) -> None:
+    # freezer first: the states are set on the frozen clock
+    assert await read_f32(client, 0x0034) == pytest.approx(1500.0)
+    freezer.tick(61)  # profiles default to 60 s
+    answer = await client.read_input_registers(0x0034, count=2, device_id=3)
+    assert isinstance(answer, ExceptionResponse)
+    assert answer.exception_code == 4
+    hass.states.async_set(
+        "sensor.grid_power", "1.5", {"unit_of_measurement": "kW"}, force_update=True
+    )
+    await hass.async_block_till_done()
+    assert await read_f32(client, 0x0034) == pytest.approx(1500.0)
+
+
+async def test_export_positive_sources_are_negated(
+    hass: HomeAssistant, meter: MockConfigEntry, client: AsyncModbusTcpClient
+) -> None:
+    subentry = meter.subentries[DEVICE_ID]
+    hass.config_entries.async_update_subentry(
+        meter, subentry, data={**subentry.data, "sign": "export_positive"}
+    )
+    await hass.async_block_till_done()
+    assert await read_f32(client, 0x0034) == pytest.approx(-1500.0)
+
+
+async def test_changing_a_slot_swaps_live_on_the_same_connection(
+    hass: HomeAssistant, meter: MockConfigEntry, client: AsyncModbusTcpClient
+) -> None:
+    hass.states.async_set("sensor.house_power", "700", {"unit_of_measurement": "W"})
+    assert await read_f32(client, 0x0034) == pytest.approx(1500.0)
+    subentry = meter.subentries[DEVICE_ID]
+    slots = {**subentry.data["slots"], "power": "sensor.house_power"}
+    hass.config_entries.async_update_subentry(meter, subentry, data={**subentry.data, "slots": slots})
+    await hass.async_block_till_done()
+    assert client.connected
+    assert await read_f32(client, 0x0034) == pytest.approx(700.0)
+    hass.states.async_set("sensor.grid_power", "9", {"unit_of_measurement": "kW"})
+    hass.states.async_set("sensor.house_power", "800", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert await read_f32(client, 0x0034) == pytest.approx(800.0)
+
+
+async def test_em24_keeps_the_application_write_across_a_live_edit(
+    hass: HomeAssistant, hass_storage: dict[str, Any], port: int
+) -> None:
+    hass.states.async_set("sensor.grid_power", "2000", {"unit_of_measurement": "W"})
+    hass.states.async_set("sensor.l1_power", "500", {"unit_of_measurement": "W"})
+    data = {"profile": "carlo_gavazzi_em24", "preset": "victron_gx"}
+    entry = v2_entry(
+        hass_storage, port, [], unit_ids=[1], slots={"power": "sensor.grid_power"}, **data
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    try:
+        model = await modbus.read_holding_registers(0x000B, count=1, device_id=1)
+        assert model.registers == [1648]
+        written = await modbus.write_register(0xA000, 7, device_id=1)
+        assert not written.isError()
+        refused = await modbus.write_register(0x0028, 1, device_id=1)  # a measurement
+        assert isinstance(refused, ExceptionResponse)
+        subentry = entry.subentries[DEVICE_ID]
+        slots = {"power": "sensor.grid_power", "power_l1": "sensor.l1_power"}
+        hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, "slots": slots}
+        )
+        await hass.async_block_till_done()
+        app = await modbus.read_holding_registers(0xA000, count=1, device_id=1)
+        assert app.registers == [7]
+        # 0x0028 system W, INT32 low word first, 0.1 W: 2000 W -> 20000 = 0x4E20
+        power = await modbus.read_holding_registers(0x0028, count=2, device_id=1)
+        assert power.registers == [0x4E20, 0]
+        l1 = await modbus.read_holding_registers(0x0012, count=2, device_id=1)
+        assert l1.registers == [5000, 0]  # phase 1 W, 500 W in 0.1 W
+    finally:
+        modbus.close()
+        await hass.config_entries.async_unload(entry.entry_id)
