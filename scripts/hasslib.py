@@ -656,7 +656,7 @@ class HassClient:
         result = await self.run_flow(
             "/api/config/config_entries/subentries/flow",
             {"handler": [entry_id, "device"]},
-            {"user": form},
+            {"user": "blank", "blank": form},
         )
         if result["type"] != "create_entry":
             raise FlowError(f"device {name} not added: {result}")

@@ -59,7 +59,11 @@ async def device_form(hass: HomeAssistant, entry: MockConfigEntry, **fields: Any
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, "device"), context={"source": "user"}
     )
-    assert result["step_id"] == "user"
+    assert result["type"] is FlowResultType.MENU  # a blank device, or one from a profile
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "blank"}
+    )
+    assert result["step_id"] == "blank"
     form = {
         "name": "Meter",
         "unit_ids": "2",

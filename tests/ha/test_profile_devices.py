@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.pdu import ExceptionResponse
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -132,7 +133,9 @@ async def test_changing_a_slot_swaps_live_on_the_same_connection(
     assert await read_f32(client, 0x0034) == pytest.approx(1500.0)
     subentry = meter.subentries[DEVICE_ID]
     slots = {**subentry.data["slots"], "power": "sensor.house_power"}
-    hass.config_entries.async_update_subentry(meter, subentry, data={**subentry.data, "slots": slots})
+    hass.config_entries.async_update_subentry(
+        meter, subentry, data={**subentry.data, "slots": slots}
+    )
     await hass.async_block_till_done()
     assert client.connected
     assert await read_f32(client, 0x0034) == pytest.approx(700.0)
@@ -176,6 +179,77 @@ async def test_em24_keeps_the_application_write_across_a_live_edit(
         assert power.registers == [0x4E20, 0]
         l1 = await modbus.read_holding_registers(0x0012, count=2, device_id=1)
         assert l1.registers == [5000, 0]  # phase 1 W, 500 W in 0.1 W
+    finally:
+        modbus.close()
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def flow_step(hass: HomeAssistant, result: Any, user_input: dict[str, Any]) -> Any:
+    return await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
+
+
+async def test_add_and_reconfigure_a_profile_device_through_the_flow(
+    hass: HomeAssistant, hass_storage: dict[str, Any], port: int
+) -> None:
+    hass.states.async_set("sensor.grid_power", "1200", {"unit_of_measurement": "W"})
+    hass.states.async_set("sensor.house_power", "0.3", {"unit_of_measurement": "kW"})
+    hass.states.async_set("sensor.temperature", "20", {"unit_of_measurement": "°C"})
+    entry = v2_entry(hass_storage, port, [], unit_ids=[1])
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "device"), context={"source": "user"}
+    )
+    assert result["menu_options"] == ["blank", "profile"]
+    result = await flow_step(hass, result, {"next_step_id": "profile"})
+    result = await flow_step(hass, result, {"profile": "eastron_sdm630"})
+    assert result["step_id"] == "profile_preset"
+    result = await flow_step(hass, result, {"preset": "growatt"})
+    assert result["step_id"] == "profile_slots"
+    # an entity in a unit the slot cannot take: an error on that field, nothing lost
+    result = await flow_step(hass, result, {"power": "sensor.temperature"})
+    assert result["errors"] == {"power": "unit_not_accepted"}
+    result = await flow_step(hass, result, {"power": "sensor.grid_power"})
+    assert result["step_id"] == "profile_settings"
+    schema = {str(key): key for key in result["data_schema"].schema}
+    assert schema["unit_ids"].default() == "2"  # the Growatt preset's unit id
+    assert schema["stale_after"].default() == 60  # on by default
+    # unit 1 is the existing device's
+    taken = {"name": "Grid meter", "unit_ids": "1", "sign": "import_positive"}
+    result = await flow_step(hass, result, {**taken, "invert_power": False, "stale_after": 60})
+    assert result["errors"] == {"unit_ids": "unit_id_taken"}
+    result = await flow_step(
+        hass, result, {**taken, "unit_ids": "2", "invert_power": False, "stale_after": 60}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    try:
+        assert await read_f32(modbus, 0x0034, unit=2) == pytest.approx(1200.0)
+        meter = next(s for s in entry.subentries.values() if s.title == "Grid meter")
+        result = await hass.config_entries.subentries.async_init(
+            (entry.entry_id, "device"),
+            context={"source": "reconfigure", "subentry_id": meter.subentry_id},
+        )
+        assert result["step_id"] == "profile_slots"
+        result = await flow_step(hass, result, {"power": "sensor.house_power"})
+        result = await flow_step(
+            hass,
+            result,
+            {
+                **taken,
+                "unit_ids": "2",
+                "sign": "export_positive",
+                "invert_power": False,
+                "stale_after": 0,
+            },
+        )
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert modbus.connected
+        assert await read_f32(modbus, 0x0034, unit=2) == pytest.approx(-300.0)  # kW, negated
     finally:
         modbus.close()
         await hass.config_entries.async_unload(entry.entry_id)

@@ -19,6 +19,7 @@ from custom_components.modbus_server.const import (
 from custom_components.modbus_server.flows.row import ATTRIBUTE_STATE
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.planning import ADVANCED_FIELDS, POINT_FIELDS
+from custom_components.modbus_server.profiles import PROFILES
 from custom_components.modbus_server.registermap import ByteOrder, DataType, WordOrder
 from custom_components.modbus_server.sensor import SENSORS
 from custom_components.modbus_server.services import EXPORT_SCHEMA, SET_VALUE_SCHEMA
@@ -62,8 +63,11 @@ def test_every_error_and_abort_key_is_translated() -> None:
     assert set(point["step"]) == {"device", "user", *row_steps}
     assert {"no_devices", "row_added"} <= set(point["abort"])
     device = data["config_subentries"]["device"]
+    profile_steps = {"profile", "profile_preset", "profile_slots", "profile_settings"}
     assert set(device["step"]) == {
         "user",
+        "blank",
+        *profile_steps,
         "reconfigure",
         "settings",
         "change_row",
@@ -79,6 +83,8 @@ def test_every_error_and_abort_key_is_translated() -> None:
         "other_answers_every",
         "any_unit_needs_single",
         "no_rows_selected",
+        "unit_not_accepted",  # the profile steps
+        "profile_invalid",
     } | set(point["error"]) == set(device["error"])
     assert {"no_rows", "rows_deleted", "row_changed", "no_area"} <= set(device["abort"])
     # the write mode is a row setting, not a point field: it has no validation error
@@ -199,3 +205,11 @@ def test_every_form_section_has_the_header_the_frontend_shows() -> None:
     assert found
     for key, section in found:
         assert isinstance(section.get("name"), str), f"section {key} has no name"
+
+
+def test_every_profile_slot_has_a_label() -> None:
+    """The slot form shows one field per slot of any profile: each needs its label."""
+    step = strings()["config_subentries"]["device"]["step"]["profile_slots"]
+    names = {slot.name for profile in PROFILES.values() for slot in profile.slots}
+    assert names <= set(step["data"])
+    assert names <= set(step["data_description"])

@@ -23,6 +23,7 @@ from homeassistant.helpers.selector import (
 
 from ..const import (
     CONF_IDENTIFICATION,
+    CONF_PROFILE,
     CONF_READ_ONLY,
     CONF_STALE_AFTER,
     CONF_UNIT_IDS,
@@ -41,6 +42,7 @@ from ..helpers import identification_too_long, point_title
 from ..modbus.device_id import MAX_OBJECT_LENGTH
 from ..planning import AREA_ORDER
 from ..table_store import ROW_ID
+from .profile import ProfileSteps
 from .row import RowFlow
 from .selectors import box, suggested, unmapped_selector
 
@@ -93,10 +95,16 @@ def device_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
     )
 
 
-class DeviceSubentryFlow(RowFlow):
+class DeviceSubentryFlow(ProfileSteps, RowFlow):
     """A Modbus device of the server: add it, change its settings, change or delete rows."""
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """A blank device (rows added one by one) or one generated from a profile."""
+        return self.async_show_menu(step_id="user", menu_options=["blank", "profile"])
+
+    async def async_step_blank(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
         """A new device (its table starts empty)."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
@@ -110,7 +118,7 @@ class DeviceSubentryFlow(RowFlow):
                 return self.async_create_entry(title=data[CONF_NAME], data=data)
             defaults = data
         return self.async_show_form(
-            step_id="user",
+            step_id="blank",
             data_schema=device_schema(defaults),
             errors=errors,
             description_placeholders=placeholders,
@@ -119,8 +127,14 @@ class DeviceSubentryFlow(RowFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """What to change: the device's settings, one of its rows, or delete rows."""
-        await self._async_use_device(self._get_reconfigure_subentry().subentry_id)
+        """What to change: the device's settings, one of its rows, or delete rows.
+
+        A profile device has no rows of its own: its slots and settings are changed.
+        """
+        subentry = self._get_reconfigure_subentry()
+        if subentry.data.get(CONF_PROFILE):
+            return await self._async_reconfigure_profile(subentry)
+        await self._async_use_device(subentry.subentry_id)
         return self.async_show_menu(
             step_id="reconfigure", menu_options=["settings", "change_row", "delete_rows"]
         )
