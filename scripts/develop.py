@@ -27,6 +27,7 @@ from hasslib import (
     MBPOLL_EXAMPLES,
     METER_NAME,
     METER_TABLE,
+    PROFILE_METER_NAME,
     ROOT,
     Credentials,
     HassClient,
@@ -96,7 +97,11 @@ async def run() -> int:
             else:
                 print("develop: creating the Modbus server entry and the demo table (flows API)")
                 entry_id = await setup_demo_entry(
-                    client, bind_address="0.0.0.0", unit_id=1, meter_table=METER_TABLE
+                    client,
+                    bind_address="0.0.0.0",
+                    unit_id=1,
+                    meter_table=METER_TABLE,
+                    profile_meter=True,
                 )
             for _ in range(100):
                 if await client.entry_state(entry_id) == "loaded":
@@ -133,7 +138,8 @@ def print_summary(creds: Credentials) -> None:
         "modbus_server",
         f"  login:       {creds.username} / {creds.password}",
         f"  Modbus TCP:  port {DEMO_PORT} on all interfaces; devices: the demo table on"
-        f" unit 1, {METER_NAME} on unit 2 (other unit ids: exception 0x0B)",
+        f" unit 1, {METER_NAME} on unit 2, {PROFILE_METER_NAME} on unit 3"
+        " (other unit ids: exception 0x0B)",
         f"  logs:        {(CONFIG / 'home-assistant.log').relative_to(ROOT)}",
         "",
         "Try (Debian: apt-get install mbpoll):",

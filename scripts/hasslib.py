@@ -156,6 +156,13 @@ METER_TABLE: tuple[Row, ...] = (
     Row("input_register", 4, "uint16", None, name="Meter status"),
 )
 
+PROFILE_METER_NAME = "Grid meter (SDM630)"
+PROFILE_METER_SLOTS: dict[str, str] = {
+    # The demo's third device (unit 3): an Eastron SDM630 profile, as a Growatt/Deye polls it.
+    "power": "sensor.grid_power",
+    "energy_import": "sensor.energy_meter",
+}
+
 MBPOLL_EXAMPLES = (
     (
         "input registers 30001-30002, float32 ABCD (boiler temperature)",
@@ -168,6 +175,16 @@ MBPOLL_EXAMPLES = (
     (
         "unit 2 (energy meter): input registers 30001-30002, float32 kWh",
         "-a 2 -t 3:float -B -r 1 -c 1",
+        "",
+    ),
+    (
+        "unit 3 (SDM630 profile): total system power W, FC04 0x0034, float32",
+        "-a 3 -t 3:float -B -r 53 -c 1",
+        "",
+    ),
+    (
+        "unit 3 (SDM630 profile): total import kWh, FC04 0x0048, float32",
+        "-a 3 -t 3:float -B -r 73 -c 1",
         "",
     ),
     ("discrete inputs 10001-10002", "-t 1 -r 1 -c 2", ""),
@@ -662,6 +679,39 @@ class HassClient:
             raise FlowError(f"device {name} not added: {result}")
         return await self.device_id(entry_id, name)
 
+    async def add_profile_device(
+        self,
+        entry_id: str,
+        name: str,
+        profile: str,
+        slots: dict[str, str],
+        *,
+        unit_ids: str,
+        preset: str | None = None,
+    ) -> str:
+        """Add a profile device through the device flow's "From a profile" steps."""
+        answers: dict[str, Any] = {
+            "user": "profile",
+            "profile": {"profile": profile},
+            "profile_preset": {"preset": preset or "none"},
+            "profile_slots": slots,
+            "profile_settings": {
+                "name": name,
+                "unit_ids": unit_ids,
+                "sign": "import_positive",
+                "invert_power": False,
+                "stale_after": 60,
+            },
+        }
+        result = await self.run_flow(
+            "/api/config/config_entries/subentries/flow",
+            {"handler": [entry_id, "device"]},
+            answers,
+        )
+        if result["type"] != "create_entry":
+            raise FlowError(f"profile device {name} not added: {result}")
+        return await self.device_id(entry_id, name)
+
     async def device_id(self, entry_id: str, name: str) -> str:
         """The subentry id of a server's device, by name."""
         async with self.websocket() as ws:
@@ -829,11 +879,13 @@ async def setup_demo_entry(
     name: str = "Modbus demo",
     table: tuple[Row, ...] = DEMO_TABLE,
     meter_table: tuple[Row, ...] = (),
+    profile_meter: bool = False,
     **settings: Any,
 ) -> str:
     """Create the server entry (its first device on unit 1) and every demo row; the entry id.
 
     With `meter_table`, a second device (unit 2) gets those rows: a small energy meter.
+    With `profile_meter`, an Eastron SDM630 profile device on unit 3 (PROFILE_METER_SLOTS).
     """
     entry = await client.create_server_entry(
         name=name, port=port, bind_address=bind_address, **settings
@@ -845,4 +897,8 @@ async def setup_demo_entry(
         meter = await client.add_device(entry_id, METER_NAME, "2")
         for row in meter_table:
             await client.add_row(entry_id, row, meter)
+    if profile_meter:
+        await client.add_profile_device(
+            entry_id, PROFILE_METER_NAME, "eastron_sdm630", PROFILE_METER_SLOTS, unit_ids="3"
+        )
     return entry_id
