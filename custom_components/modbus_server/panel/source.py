@@ -124,6 +124,8 @@ def device_rows(entry: ModbusServerConfigEntry, device_id: str) -> list[Point]:
     if not has_device(entry, device_id):
         return []
     runtime = _runtime(entry, device_id)
+    if runtime is not None and runtime.profile is not None:  # generated, read-only rows
+        return runtime.profile.display_points()
     if runtime is not None:
         return list(runtime.register_map.points)
     return _stored(entry, device_id)

@@ -145,6 +145,10 @@ class ProfileTable:
             out[row.name] = UNAVAILABLE if value is _STALE else value
         return out
 
+    def row(self, key: str) -> Row | None:
+        """The profile row behind the point with this key (None: a reserved register)."""
+        return self._rows.get(key)
+
     def value(self, key: str, slots: Mapping[str, float | None]) -> object:
         """The engineering value of the point with this key (UNAVAILABLE where it has none)."""
         row = self._rows.get(key)

@@ -13,6 +13,7 @@ counters are the exception: they keep serving their last total.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import time
@@ -36,7 +37,7 @@ from homeassistant.helpers.event import (
 
 from ..profiles.compile import ProfileTable
 from ..profiles.counters import SlotValues
-from ..profiles.model import Quantity
+from ..profiles.model import Const, FromIdentity, Held, Measure, Quantity
 from ..profiles.units import to_base_unit
 
 if TYPE_CHECKING:
@@ -164,6 +165,35 @@ class ProfileFeed:
     ) -> None:
         """Keep a write the profile accepts (EM24's application register); 02/03 otherwise."""
         self.table.write(area, address, [int(v) for v in values])
+
+    def display_points(self) -> list[Point]:
+        """The generated rows for the table view, each with where its value comes from.
+
+        Reserved registers (gaps inside the blocks, read as 0) are left out; a row fed by a
+        slot shows its entity, every other row what the profile serves there.
+        """
+        out = []
+        for point in self.table.table.points:
+            row = self.table.row(point.key) if point.key else None
+            if row is None:
+                continue
+            out.append(dataclasses.replace(point, source=self._origin(row.source)))
+        return out
+
+    def _origin(self, source: object) -> str:
+        if isinstance(source, Measure):
+            if source.slot in self.slots:
+                return self.slots[source.slot]
+            if source.fallback and all(name in self.slots for name in source.fallback):
+                return "profile · derived from " + ", ".join(source.fallback)
+            return "profile · not bound (missing value)"
+        if isinstance(source, Const):
+            return "profile · constant"
+        if isinstance(source, FromIdentity):
+            return f"profile · {source.field}"
+        if isinstance(source, Held):
+            return "profile · keeps what a client writes"
+        return "profile · not implemented"
 
     def keys_by_entity(self) -> dict[str, set[str]]:
         """Entity id -> the keys of the points whose value it feeds (the table view follows)."""
