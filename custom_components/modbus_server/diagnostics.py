@@ -42,7 +42,12 @@ async def async_get_config_entry_diagnostics(
                     if device.profile is not None
                     else device.bridge.staleness.stale
                 ),
-                "profile": device.settings.profile,
+                # a profile device: its profile and slots (a table device has neither)
+                **(
+                    {"profile": device.settings.profile, "slots": dict(device.settings.slots)}
+                    if device.settings.profile is not None
+                    else {}
+                ),
             }
             for device_id, device in runtime.devices.items()
         },

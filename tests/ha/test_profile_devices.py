@@ -19,6 +19,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.pdu import ExceptionResponse
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.modbus_server.panel import source
 from tests.profiles.helpers import f32_abcd
 
 from .conftest import DEVICE_ID, v2_entry
@@ -258,13 +259,11 @@ async def test_add_and_reconfigure_a_profile_device_through_the_flow(
 async def test_the_table_view_shows_the_generated_rows_with_live_values(
     hass: HomeAssistant, meter: MockConfigEntry
 ) -> None:
-    from custom_components.modbus_server.panel import source
-
     points = source.device_rows(meter, DEVICE_ID)
     by_name = {point.name: point for point in points if str(point.area) == "input_register"}
     assert by_name["power"].source == "sensor.grid_power"
     assert "reserved" not in by_name  # gaps are not rows
-    assert by_name["voltage_l2"].source == "profile · not bound (missing value)"
+    assert by_name["voltage_l2"].source == "voltage_l2 · not bound"
     values = source.row_values(meter, [by_name["power"]])
     assert values[by_name["power"].key].value == pytest.approx(1500.0)
     hass.states.async_set("sensor.grid_power", "2", {"unit_of_measurement": "kW"})

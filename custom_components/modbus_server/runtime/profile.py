@@ -177,7 +177,10 @@ class ProfileFeed:
             row = self.table.row(point.key) if point.key else None
             if row is None:
                 continue
-            out.append(dataclasses.replace(point, source=self._origin(row.source)))
+            origin = self._origin(row.source)
+            if "." not in origin.partition(" ")[0]:  # not an entity id: say which row it is
+                origin = f"{row.name} · {origin}"
+            out.append(dataclasses.replace(point, source=origin))
         return out
 
     def _origin(self, source: object) -> str:
@@ -185,15 +188,15 @@ class ProfileFeed:
             if source.slot in self.slots:
                 return self.slots[source.slot]
             if source.fallback and all(name in self.slots for name in source.fallback):
-                return "profile · derived from " + ", ".join(source.fallback)
-            return "profile · not bound (missing value)"
+                return "derived from " + ", ".join(source.fallback)
+            return "not bound"
         if isinstance(source, Const):
-            return "profile · constant"
+            return "constant"
         if isinstance(source, FromIdentity):
-            return f"profile · {source.field}"
+            return f"identity ({source.field})"
         if isinstance(source, Held):
-            return "profile · keeps what a client writes"
-        return "profile · not implemented"
+            return "keeps what a client writes"
+        return "not implemented"
 
     def keys_by_entity(self) -> dict[str, set[str]]:
         """Entity id -> the keys of the points whose value it feeds (the table view follows)."""
