@@ -1,4 +1,4 @@
-"""Modbus Server: Home Assistant as a Modbus TCP server."""
+"""Modbus Server: Home Assistant as a Modbus server (TCP, TLS, UDP, RTU over TCP or serial)."""
 
 from __future__ import annotations
 
@@ -18,25 +18,20 @@ from homeassistant.loader import async_get_integration
 
 from . import migration
 from .const import (
-    CONF_ALLOWED_CLIENTS,
-    CONF_BIND_ADDRESS,
-    CONF_IDLE_TIMEOUT,
-    CONF_MAX_CONNECTIONS,
-    CONF_MAX_CONNECTIONS_PER_HOST,
     CONF_READ_ONLY,
-    CONF_UNKNOWN_UNIT,
+    CONF_TLS_CERTIFICATE,
+    CONF_TLS_CLIENT_CA,
+    CONF_TLS_KEY,
     CONF_WRITE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS_PER_HOST,
-    DEFAULT_UNKNOWN_UNIT,
     DEFAULT_WRITE_TIMEOUT,
     DOMAIN,
     ISSUE_PERMISSION_DENIED,
     LOGGER,
     SUBENTRY_DEVICE,
+    TRANSPORT_TLS,
 )
-from .helpers import bind_error_key, bind_hosts, entry_signature
+from .helpers import entry_signature
 from .issues import async_setup_missing_entities_check, async_update_missing_entities_issue
-from .modbus import Server, UnknownUnit
 from .models import ModbusServerConfigEntry, ModbusServerData, signal_tables
 from .monitor import ServerMonitor
 from .owned import OWNED_PLATFORMS, OwnedStore
@@ -47,6 +42,14 @@ from .renames import async_follow_renames, renamed_rows
 from .runtime import DeviceRuntime, DeviceSettings, ServerRuntime
 from .services import async_setup_services
 from .table_store import TableStore, async_get_table_store, forget_table_store
+from .transports import (
+    MODELS,
+    Listener,
+    build_listener,
+    start_error_key,
+    tls_context,
+    transport_of,
+)
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -75,17 +78,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         _build_device(hass, entry, subentry, tables=tables, revision=version, activity=activity)
         for subentry in entry.get_subentries_of_type(SUBENTRY_DEVICE)
     ]
-    server = Server(
-        host=bind_hosts(data[CONF_BIND_ADDRESS]),
-        port=int(data[CONF_PORT]),
-        unknown_unit=UnknownUnit(data.get(CONF_UNKNOWN_UNIT, DEFAULT_UNKNOWN_UNIT)),
-        max_connections=int(data[CONF_MAX_CONNECTIONS]),
-        max_connections_per_host=int(
-            data.get(CONF_MAX_CONNECTIONS_PER_HOST, DEFAULT_MAX_CONNECTIONS_PER_HOST)
-        ),
-        idle_timeout=float(data[CONF_IDLE_TIMEOUT]) or None,
-        allowed_clients=data.get(CONF_ALLOWED_CLIENTS) or None,
-    )
+    listener = await _async_build_listener(hass, entry)
+    server = listener.server
     runtime = ServerRuntime(server)
     try:
         for device in runtimes:
@@ -100,10 +94,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
     entry.async_on_unload(runtime.async_stop)
     issue_id = f"{ISSUE_PERMISSION_DENIED}_{entry.entry_id}"
     try:
-        await server.start()
+        await listener.start()
     except OSError as err:
-        placeholders = {"name": entry.title, "port": str(data[CONF_PORT]), "error": str(err)}
-        key = bind_error_key(err)
+        placeholders = {
+            "name": entry.title,
+            "port": str(data.get(CONF_PORT, "")),
+            "where": listener.where,
+            "error": str(err),
+        }
+        key = start_error_key(listener.transport, err)
         if key == "permission_denied":
             ir.async_create_issue(
                 hass,
@@ -127,16 +126,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         ) from err
     ir.async_delete_issue(hass, DOMAIN, issue_id)
 
-    monitor = ServerMonitor(hass, server, entry.entry_id)
+    monitor = ServerMonitor(hass, listener, entry.entry_id)
     entry.runtime_data = ModbusServerData(
         server=server,
+        listener=listener,
         runtime=runtime,
         tables=tables,
         monitor=monitor,
         signature=entry_signature(entry),
     )
-    # From here on a failure must not leave the port bound.
-    entry.async_on_unload(server.stop)
+    # From here on a failure must not leave the port bound (or the serial line open).
+    entry.async_on_unload(listener.stop)
     entry.async_on_unload(monitor.async_start())
     entry.async_on_unload(activity.async_follow_writes(hass, entry.entry_id, runtime))
 
@@ -146,7 +146,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
         manufacturer="Home Assistant",
-        model="Modbus TCP server",
+        model=MODELS[listener.transport],
         sw_version=version,
     )
     for device in runtimes:
@@ -164,8 +164,29 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         )
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
-    LOGGER.debug("%s listening on %s", entry.title, server.addresses)
+    LOGGER.debug("%s serving on %s", entry.title, listener.where)
     return True
+
+
+async def _async_build_listener(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> Listener:
+    """The entry's transport, not started (ConfigEntryError: its settings cannot run)."""
+    data = entry.data
+    try:
+        tls = None
+        if transport_of(data) == TRANSPORT_TLS:
+            tls = await hass.async_add_executor_job(
+                tls_context,
+                data[CONF_TLS_CERTIFICATE],
+                data[CONF_TLS_KEY],
+                data[CONF_TLS_CLIENT_CA],
+            )
+        return build_listener(data, tls)
+    except (OSError, ValueError, KeyError) as err:  # ssl.SSLError is an OSError
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_transport",
+            translation_placeholders={"name": entry.title, "error": str(err)},
+        ) from err
 
 
 def _build_device(
@@ -349,7 +370,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry
     """Unload the entities, then stop the server: every client is closed, the port is free."""
     unload_ok = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unload_ok:
-        await entry.runtime_data.server.stop()
+        await entry.runtime_data.listener.stop()
     return unload_ok
 
 

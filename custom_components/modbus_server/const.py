@@ -20,6 +20,28 @@ CONF_MAX_CONNECTIONS_PER_HOST: Final = "max_connections_per_host"
 CONF_WRITE_TIMEOUT: Final = "write_timeout"
 """Seconds a client's write may take (its service calls) before it is answered 06."""
 
+# Transports
+CONF_TRANSPORT: Final = "transport"
+TRANSPORT_TCP: Final = "tcp"
+TRANSPORT_UDP: Final = "udp"
+TRANSPORT_RTU_OVER_TCP: Final = "rtu_over_tcp"
+TRANSPORT_RTU_OVER_TCP_DIAL: Final = "rtu_over_tcp_dial"
+TRANSPORT_SERIAL: Final = "serial"
+TRANSPORT_TLS: Final = "tls"
+CONF_SERIAL_PORT: Final = "serial_port"
+CONF_BAUDRATE: Final = "baudrate"
+CONF_PARITY: Final = "parity"
+CONF_STOPBITS: Final = "stopbits"
+CONF_TURNAROUND: Final = "turnaround_delay"
+CONF_GATEWAY_HOST: Final = "gateway_host"
+CONF_GATEWAY_PORT: Final = "gateway_port"
+
+# TLS
+CONF_TLS_CERTIFICATE: Final = "tls_certificate"
+CONF_TLS_KEY: Final = "tls_key"
+CONF_TLS_CLIENT_CA: Final = "tls_client_ca"
+CONF_TLS_NULL_ROLE: Final = "tls_null_role"
+
 BIND_ALL_IPV4: Final = "0.0.0.0"
 BIND_ALL_IPV6: Final = "::"
 BIND_ALL: Final = "all"
@@ -33,6 +55,23 @@ DEFAULT_IDLE_TIMEOUT: Final = 300
 DEFAULT_MAX_CONNECTIONS_PER_HOST: Final = 8
 DEFAULT_WRITE_TIMEOUT: Final = 5.0
 DEFAULT_UNMAPPED: Final = "error"
+
+# Transport choices (entry.data[CONF_TRANSPORT]; a missing key means TCP, as older entries are).
+# rtu_over_tcp: we listen and the gateway connects; rtu_over_tcp_dial: we dial the gateway.
+TRANSPORTS: Final = (
+    TRANSPORT_TCP,
+    TRANSPORT_UDP,
+    TRANSPORT_RTU_OVER_TCP,
+    TRANSPORT_RTU_OVER_TCP_DIAL,
+    TRANSPORT_SERIAL,
+    TRANSPORT_TLS,
+)
+DEFAULT_TLS_PORT: Final = 802
+DEFAULT_BAUDRATE: Final = 9600
+DEFAULT_PARITY: Final = "E"
+DEFAULT_STOPBITS: Final = 1
+DEFAULT_GATEWAY_PORT: Final = 8899
+"""The EW11's (and many gateways') default TCP port."""
 
 # Config entry version 2: a server owns devices (subentries), each with its table (table_store).
 SUBENTRY_DEVICE: Final = "device"

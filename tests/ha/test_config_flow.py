@@ -288,7 +288,7 @@ async def test_reconfigure_a_failed_server_sets_it_up_again(hass: HomeAssistant,
     entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(502))
     entry.add_to_hass(hass)
     with patch(
-        "custom_components.modbus_server.Server.start",
+        "custom_components.modbus_server.transports.Server.start",
         side_effect=OSError(errno.EACCES, "Permission denied"),
     ):
         await hass.config_entries.async_setup(entry.entry_id)
