@@ -53,6 +53,7 @@ from .const import (
     CONF_TLS_CERTIFICATE,
     CONF_TLS_CLIENT_CA,
     CONF_TLS_KEY,
+    CONF_TLS_NULL_ROLE,
     CONF_TRANSPORT,
     CONF_TURNAROUND,
     CONF_UNIT_ID,
@@ -126,6 +127,9 @@ BUS_TRANSPORTS: Final = frozenset(
     {TRANSPORT_SERIAL, TRANSPORT_RTU_OVER_TCP, TRANSPORT_RTU_OVER_TCP_DIAL}
 )
 """RTU on a bus with other slaves: a request for another unit id is theirs (default silent)."""
+
+KEPT_SETTINGS: Final = frozenset({CONF_TLS_NULL_ROLE})
+"""Entry settings set by other forms, kept when the server form saves."""
 
 PEM_FIELD: Final = {
     "certificate": CONF_TLS_CERTIFICATE,

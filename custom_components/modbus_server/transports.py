@@ -15,7 +15,7 @@ import ssl
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.const import CONF_PORT
@@ -188,9 +188,6 @@ class Listener:
     transport: str
     server: Server
     endpoint: Endpoint
-    _clients: dict[int, ClientInfo] = field(default_factory=dict)
-    _closed: Counters = field(default_factory=Counters)
-    _connections_total: int = 0
 
     async def start(self) -> None:
         """Bind, open the port or start dialling (OSError when binding or opening fails)."""
@@ -250,29 +247,25 @@ class Listener:
                 connections_total=len(endpoint.clients),
                 connections_rejected=endpoint.datagrams_refused,
             )
-        current = {c.connection_id: c for c in self._all_clients()}
-        for connection_id in [i for i in self._clients if i not in current]:
-            # A client that left keeps its final counts (its ClientInfo is not reused).
-            self._closed.add(self._clients.pop(connection_id).counters)
-        self._connections_total += len(current.keys() - self._clients.keys())
-        self._clients.update(current)
         total = Counters()
-        total.add(self._closed)
-        for client in current.values():
-            total.add(client.counters)
-        rejected = getattr(endpoint, "connections_rejected", 0)
+        connections_total = 0
+        if isinstance(endpoint, SerialLine):
+            total.add(endpoint.client.counters)
+            connections_total = 1
+        else:
+            total.add(endpoint.closed_counters)
+            for client in self.connections:
+                total.add(client.counters)
+        if isinstance(endpoint, RtuOverTcpDialer):
+            connections_total = endpoint.connects
+        elif isinstance(endpoint, RtuOverTcpListener):
+            connections_total = endpoint.connections_total
         return ServerStats(
             counters=total,
             connections=len(self.connections),
-            connections_total=self._connections_total,
-            connections_rejected=int(rejected),
+            connections_total=connections_total,
+            connections_rejected=getattr(endpoint, "connections_rejected", 0),
         )
-
-    def _all_clients(self) -> list[ClientInfo]:
-        endpoint = self.endpoint
-        if isinstance(endpoint, SerialLine):
-            return [endpoint.client]
-        return self.connections
 
     def diagnostics(self) -> dict[str, object]:
         """The transport's own state and counters (frames, CRC errors, gateway state, ...)."""
