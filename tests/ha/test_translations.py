@@ -19,11 +19,13 @@ from custom_components.modbus_server.const import (
     CONF_WRITE_MODE,
     SERVICE_EXPORT_REGISTER_MAP,
     SERVICE_SET_VALUE,
+    TRANSPORTS,
     WRITE_MODES,
 )
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.registermap import ByteOrder, DataType, WordOrder
 from custom_components.modbus_server.sensor import SENSORS
+from custom_components.modbus_server.server_form import server_schema, transport_schema
 from custom_components.modbus_server.services import EXPORT_SCHEMA, SET_VALUE_SCHEMA
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "modbus_server"
@@ -232,9 +234,6 @@ def test_every_form_section_has_the_header_the_frontend_shows() -> None:
 
 
 def test_every_field_of_every_transport_form_is_labelled_and_described() -> None:
-    from custom_components.modbus_server.const import TRANSPORTS
-    from custom_components.modbus_server.server_form import server_schema, transport_schema
-
     steps = strings()["config"]["step"]
     assert strings()["selector"]["transport"]["options"].keys() == set(TRANSPORTS)
     for step in ("user", "reconfigure"):
