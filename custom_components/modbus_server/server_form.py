@@ -82,6 +82,7 @@ from .const import (
     TRANSPORT_UDP,
     TRANSPORTS,
 )
+from .flows.selectors import unmapped_selector
 from .helpers import (
     UNPRIVILEGED_PORT,
     bind_error_key,
@@ -321,7 +322,7 @@ def server_schema(
         ] = _box(0, 255)
         schema[
             probatio.Required(CONF_UNMAPPED, default=defaults.get(CONF_UNMAPPED, DEFAULT_UNMAPPED))
-        ] = _select(["error", "zero"], CONF_UNMAPPED)
+        ] = unmapped_selector()
     unknown_default = "silent" if transport in BUS_TRANSPORTS else DEFAULT_UNKNOWN_UNIT
     if transport_of(defaults) != transport:
         defaults = {k: v for k, v in defaults.items() if k != CONF_UNKNOWN_UNIT}
