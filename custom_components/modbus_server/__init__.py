@@ -22,7 +22,9 @@ from .const import (
     CONF_TLS_CERTIFICATE,
     CONF_TLS_CLIENT_CA,
     CONF_TLS_KEY,
+    CONF_TLS_NULL_ROLE,
     CONF_WRITE_TIMEOUT,
+    DEFAULT_TLS_NULL_ROLE,
     DEFAULT_WRITE_TIMEOUT,
     DOMAIN,
     ISSUE_PERMISSION_DENIED,
@@ -30,13 +32,16 @@ from .const import (
     SUBENTRY_DEVICE,
     TRANSPORT_TLS,
 )
+from .expiry import async_setup_certificate_expiry, expiry_issue_ids
 from .helpers import entry_signature
 from .issues import async_setup_missing_entities_check, async_update_missing_entities_issue
+from .modbus import Rights
 from .models import ModbusServerConfigEntry, ModbusServerData, signal_tables
 from .monitor import ServerMonitor
 from .owned import OWNED_PLATFORMS, OwnedStore
 from .panel import async_setup_panel
 from .panel.activity import ServerActivity, activity_of_server
+from .pki import CertificateDownloadView
 from .registermap import MapValidationError
 from .renames import async_follow_renames, renamed_rows
 from .runtime import DeviceRuntime, DeviceSettings, ServerRuntime
@@ -59,6 +64,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions and the table view."""
     async_setup_services(hass)
     await async_setup_panel(hass)
+    hass.http.register_view(CertificateDownloadView())
     return True
 
 
@@ -169,6 +175,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         tables.async_add_listener(lambda device_id: _async_table_changed(hass, entry, device_id))
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    if transport_of(data) == TRANSPORT_TLS:
+        entry.async_on_unload(async_setup_certificate_expiry(hass, entry))
+    else:
+        for issue_id in expiry_issue_ids(entry.entry_id):  # no longer TLS: nothing expires
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
     LOGGER.debug("%s serving on %s", entry.title, listener.where)
     return True
 
@@ -216,6 +227,7 @@ def _build_device(
             write_timeout=float(entry.data.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
             entry_id=entry.entry_id,
             wrap_read=lambda on_read: activity.device(device_id).recording(on_read),
+            tls_null_role=_tls_null_role(entry),
         )
     except (MapValidationError, ValueError, KeyError) as err:
         errors = err.errors if isinstance(err, MapValidationError) else [err]
@@ -227,6 +239,13 @@ def _build_device(
                 "errors": "; ".join(str(e) for e in errors),
             },
         ) from err
+
+
+def _tls_null_role(entry: ModbusServerConfigEntry) -> Rights | None:
+    """A TLS server's NULL-role rights; None for every other transport (no role checks)."""
+    if transport_of(entry.data) != TRANSPORT_TLS:
+        return None
+    return Rights(entry.data.get(CONF_TLS_NULL_ROLE, DEFAULT_TLS_NULL_ROLE))
 
 
 @callback

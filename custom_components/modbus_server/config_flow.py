@@ -37,7 +37,7 @@ from .const import (
     TRANSPORT_UDP,
 )
 from .device_rules import device_data
-from .flows import SUBENTRY_FLOWS
+from .flows import SUBENTRY_FLOWS, TLS_SUBENTRY_FLOWS
 from .server_form import (
     KEPT_SETTINGS,
     ServerForm,
@@ -76,7 +76,12 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Devices, and their rows: one at a time, many entities at once, or an import."""
+        """Devices, and their rows: one at a time, many entities at once, or an import.
+
+        A TLS server also issues client certificates (when it generated its CA).
+        """
+        if transport_of(config_entry.data) == TRANSPORT_TLS:
+            return TLS_SUBENTRY_FLOWS
         return SUBENTRY_FLOWS
 
     @override

@@ -41,6 +41,12 @@ CONF_TLS_CERTIFICATE: Final = "tls_certificate"
 CONF_TLS_KEY: Final = "tls_key"
 CONF_TLS_CLIENT_CA: Final = "tls_client_ca"
 CONF_TLS_NULL_ROLE: Final = "tls_null_role"
+CONF_TLS_CA_KEY: Final = "tls_ca_key"
+"""Server: the private key (PEM) of the CA the integration generated, to issue more certificates."""
+DEFAULT_TLS_NULL_ROLE: Final = "read"
+"""What a client certificate without a role may do on every device (MB-TCP-Security R-23)."""
+SUBENTRY_CLIENT_CERTIFICATE: Final = "client_certificate"
+"""A flow (no stored subentry) that issues a client certificate from the generated CA."""
 
 BIND_ALL_IPV4: Final = "0.0.0.0"
 BIND_ALL_IPV6: Final = "::"
@@ -84,6 +90,8 @@ CONF_STALE_AFTER: Final = "stale_after"
 
 Device: None or 0 is off. Row: None (or missing) inherits the device's, 0 is never stale."""
 CONF_IDENTIFICATION: Final = "identification"
+CONF_ROLES: Final = "roles"
+"""Device: {role name: Rights value} for TLS clients; a role not listed has no rights."""
 """Device: FC43 objects that override the defaults (vendor_name, product_code, ...)."""
 DEFAULT_UNKNOWN_UNIT: Final = "exception"
 
@@ -137,6 +145,10 @@ RESULT_TIMEOUT: Final = "timeout"
 # Repairs.
 ISSUE_PERMISSION_DENIED: Final = "permission_denied"
 ISSUE_MISSING_ENTITIES: Final = "missing_entities"
+ISSUE_CERTIFICATE_EXPIRES: Final = "certificate_expires"
+ISSUE_CERTIFICATE_EXPIRED: Final = "certificate_expired"
+CERTIFICATE_WARN_DAYS: Final = 30
+"""Days before a TLS server certificate expires that its repair issue is raised."""
 
 # Diagnostic entities refresh this often (seconds).
 MONITOR_INTERVAL: Final = 5.0

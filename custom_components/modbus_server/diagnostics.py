@@ -8,18 +8,18 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_TLS_CERTIFICATE, CONF_TLS_CLIENT_CA, CONF_TLS_KEY
+from .const import CONF_TLS_CA_KEY, CONF_TLS_CERTIFICATE, CONF_TLS_CLIENT_CA, CONF_TLS_KEY
 from .models import ModbusServerConfigEntry
 from .registermap import export_json
 from .tls_pem import describe_certificates
 
-TO_REDACT = {CONF_TLS_KEY}
+TO_REDACT = {CONF_TLS_KEY, CONF_TLS_CA_KEY}
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: ModbusServerConfigEntry
 ) -> dict[str, Any]:
-    """Everything needed to understand what a client sees; the TLS private key is redacted.
+    """What explains what a client sees; the TLS private keys (server, generated CA) redacted.
 
     Client addresses are shown: on a Modbus network they are what one debugs with.
     Certificates are shown as their subjects and expiry, not as PEM.

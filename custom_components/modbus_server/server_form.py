@@ -50,6 +50,7 @@ from .const import (
     CONF_READ_ONLY,
     CONF_SERIAL_PORT,
     CONF_STOPBITS,
+    CONF_TLS_CA_KEY,
     CONF_TLS_CERTIFICATE,
     CONF_TLS_CLIENT_CA,
     CONF_TLS_KEY,
@@ -70,6 +71,7 @@ from .const import (
     DEFAULT_PARITY,
     DEFAULT_PORT,
     DEFAULT_STOPBITS,
+    DEFAULT_TLS_NULL_ROLE,
     DEFAULT_TLS_PORT,
     DEFAULT_UNKNOWN_UNIT,
     DEFAULT_UNMAPPED,
@@ -92,9 +94,10 @@ from .helpers import (
     parse_allowed_clients,
     try_bind,
 )
-from .modbus import UnknownUnit
+from .modbus import Rights, UnknownUnit
 from .modbus.device_id import MAX_OBJECT_LENGTH
 from .modbus.transport.serial import BAUD_RATES, SerialSettings, open_serial
+from .pki import generate_server_pki, server_hosts
 from .tls_pem import PemError, check_pem, pem_text
 from .transports import LISTENING_TRANSPORTS, serial_settings, tls_context, transport_of
 
@@ -112,11 +115,20 @@ SERIAL_FIELDS: Final = (
 )
 GATEWAY_FIELDS: Final = (CONF_GATEWAY_HOST, CONF_GATEWAY_PORT)
 TLS_FIELDS: Final = (CONF_TLS_CERTIFICATE, CONF_TLS_KEY, CONF_TLS_CLIENT_CA)
+CONF_TLS_GENERATE: Final = "tls_generate"
+"""TLS form: generate a CA and a server certificate into the PEM fields (not stored)."""
 CONNECTION_FIELDS: Final = (CONF_MAX_CONNECTIONS, CONF_MAX_CONNECTIONS_PER_HOST, CONF_IDLE_TIMEOUT)
 
 FIELDS: Final[dict[str, tuple[str, ...]]] = {
     TRANSPORT_TCP: (*NETWORK_FIELDS, *CONNECTION_FIELDS, CONF_ALLOWED_CLIENTS),
-    TRANSPORT_TLS: (*NETWORK_FIELDS, *TLS_FIELDS, *CONNECTION_FIELDS, CONF_ALLOWED_CLIENTS),
+    TRANSPORT_TLS: (
+        *NETWORK_FIELDS,
+        CONF_TLS_GENERATE,
+        *TLS_FIELDS,
+        CONF_TLS_NULL_ROLE,
+        *CONNECTION_FIELDS,
+        CONF_ALLOWED_CLIENTS,
+    ),
     TRANSPORT_UDP: (*NETWORK_FIELDS, CONF_ALLOWED_CLIENTS),
     TRANSPORT_RTU_OVER_TCP: (*NETWORK_FIELDS, CONF_MAX_CONNECTIONS, CONF_ALLOWED_CLIENTS),
     TRANSPORT_RTU_OVER_TCP_DIAL: GATEWAY_FIELDS,
@@ -278,6 +290,11 @@ def _field_selectors(ports: list[SelectOptionDict]) -> dict[str, tuple[Any, Any]
         CONF_TLS_CERTIFICATE: ("", _pem()),
         CONF_TLS_KEY: ("", _pem()),
         CONF_TLS_CLIENT_CA: ("", _pem()),
+        CONF_TLS_GENERATE: (False, BooleanSelector()),
+        CONF_TLS_NULL_ROLE: (
+            DEFAULT_TLS_NULL_ROLE,
+            _select([str(rights) for rights in Rights], CONF_TLS_NULL_ROLE),
+        ),
     }
 
 
@@ -564,6 +581,16 @@ class ServerForm:
         errors: dict[str, str],
     ) -> None:
         stored = entry.data if entry is not None else {}
+        data[CONF_TLS_NULL_ROLE] = str(user_input.get(CONF_TLS_NULL_ROLE, DEFAULT_TLS_NULL_ROLE))
+        if user_input.get(CONF_TLS_GENERATE):
+            # A new CA (kept, to issue client certificates) and a server certificate it signed.
+            hosts = await self.hass.async_add_executor_job(
+                server_hosts, str(user_input.get(CONF_BIND_ADDRESS) or "")
+            )
+            data.update(
+                await self.hass.async_add_executor_job(generate_server_pki, data[CONF_NAME], hosts)
+            )
+            return
         config_dir = self.hass.config.config_dir
         for key in TLS_FIELDS:
             typed = str(user_input.get(key) or "")
@@ -595,6 +622,9 @@ class ServerForm:
             )
         except OSError, ValueError:  # ssl.SSLError is an OSError; the text may hold key bits
             errors[CONF_TLS_CERTIFICATE] = "tls_unusable"
+            return
+        if stored.get(CONF_TLS_CA_KEY) and data[CONF_TLS_CLIENT_CA] == stored[CONF_TLS_CLIENT_CA]:
+            data[CONF_TLS_CA_KEY] = stored[CONF_TLS_CA_KEY]  # same generated CA: keep its key
 
 
 def _next_free(transport: str, bind: str, start: int, taken: set[int]) -> int | None:
