@@ -204,7 +204,8 @@ async def test_viewer_refused_operator_applied_roles_change_live(
         assert not (await viewer.write_register(0, 8, device_id=1)).isError()
         await hass.async_block_till_done()
         assert (await operator.read_holding_registers(0, count=1, device_id=1)).registers == [8]
-        assert operator.connected and viewer.connected
+        assert operator.connected
+        assert viewer.connected
         connections = [c.as_dict() for c in entry.runtime_data.listener.connections]
         assert {(c["subject"], c["role"]) for c in connections} == {
             ("CN=plc-1", "Operator"),

@@ -18,6 +18,7 @@ from custom_components.modbus_server.const import (
     WRITE_MODES,
 )
 from custom_components.modbus_server.flows.row import ATTRIBUTE_STATE
+from custom_components.modbus_server.modbus import Rights
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.planning import ADVANCED_FIELDS, POINT_FIELDS
 from custom_components.modbus_server.registermap import ByteOrder, DataType, WordOrder
@@ -103,6 +104,7 @@ def test_every_error_and_abort_key_is_translated() -> None:
         "other_answers_every",
         "any_unit_needs_single",
         "no_rows_selected",
+        "invalid_roles",
     } | set(point["error"]) == set(device["error"])
     assert {"no_rows", "rows_deleted", "row_changed", "no_area"} <= set(device["abort"])
     # the write mode is a row setting, not a point field: it has no validation error
@@ -132,7 +134,12 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
         "serial_permission_denied",
         "serial_cannot_open",
     }
-    assert set(data["issues"]) == {"permission_denied", "missing_entities"}
+    assert set(data["issues"]) == {
+        "permission_denied",
+        "missing_entities",
+        "certificate_expires",
+        "certificate_expired",
+    }
     fix_flow = data["issues"]["permission_denied"]["fix_flow"]
     assert set(fix_flow["step"]) == {"port"}
     assert set(fix_flow["error"]) == set(data["config"]["error"]) - TRANSPORT_ERRORS - {
@@ -193,6 +200,7 @@ def test_every_selector_option_is_translated() -> None:
     assert options["word_order"] == {str(order) for order in WordOrder}
     assert options["byte_order"] == {str(order) for order in ByteOrder}
     assert options[CONF_WRITE_MODE] == set(WRITE_MODES)
+    assert options["tls_null_role"] == {str(rights) for rights in Rights}
     attributes = {a for d in supported_domains() for a in get_binding(d).attributes()}  # type: ignore[union-attr]
     assert options["attribute"] == {ATTRIBUTE_STATE} | attributes
 
