@@ -91,7 +91,7 @@ def device_schema(defaults: Mapping[str, Any], *, tls: bool = False) -> probatio
                 {
                     probatio.Optional(
                         CONF_ROLES,
-                        description=suggested(format_roles(defaults.get(CONF_ROLES) or {})),
+                        description=suggested(roles_text(defaults.get(CONF_ROLES))),
                     ): TextSelector(TextSelectorConfig(multiline=True))
                 }
                 if tls
@@ -112,6 +112,11 @@ def device_schema(defaults: Mapping[str, Any], *, tls: bool = False) -> probatio
     )
 
 
+def roles_text(roles: Mapping[str, str] | str | None) -> str:
+    """The roles field's text: stored roles one a line, or what was typed (a refused form)."""
+    return roles if isinstance(roles, str) else format_roles(roles or {})
+
+
 class DeviceSubentryFlow(RowFlow):
     """A Modbus device of the server: add it, change its settings, change or delete rows."""
 
@@ -127,7 +132,7 @@ class DeviceSubentryFlow(RowFlow):
             data, errors, placeholders = self._validate_device(user_input, None)
             if not errors:
                 return self.async_create_entry(title=data[CONF_NAME], data=data)
-            defaults = data
+            defaults = {**data, CONF_ROLES: user_input.get(CONF_ROLES, data[CONF_ROLES])}
         return self.async_show_form(
             step_id="user",
             data_schema=device_schema(defaults, tls=self._tls()),
@@ -158,7 +163,7 @@ class DeviceSubentryFlow(RowFlow):
                 return self.async_update_and_abort(
                     self._get_entry(), subentry, title=data[CONF_NAME], data=data
                 )
-            defaults = data
+            defaults = {**data, CONF_ROLES: user_input.get(CONF_ROLES, data[CONF_ROLES])}
         return self.async_show_form(
             step_id="settings",
             data_schema=device_schema(defaults, tls=self._tls()),
