@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from functools import partial
+
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_PORT, Platform
 from homeassistant.core import HomeAssistant, callback
@@ -41,7 +44,7 @@ from .monitor import ServerMonitor
 from .owned import OWNED_PLATFORMS, OwnedStore
 from .panel import async_setup_panel
 from .panel.activity import ServerActivity, activity_of_server
-from .pki import CertificateDownloadView
+from .pki import CertificateDownloadView, entry_folder
 from .registermap import MapValidationError
 from .renames import async_follow_renames, renamed_rows
 from .runtime import DeviceRuntime, DeviceSettings, ServerRuntime
@@ -400,7 +403,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
-    """Forget the entry's tables and repair issues."""
+    """Forget the entry's tables, repair issues and issued certificate files (keys among them)."""
+    await hass.async_add_executor_job(
+        partial(shutil.rmtree, entry_folder(hass, entry.entry_id), ignore_errors=True)
+    )
     await (await async_get_table_store(hass, entry.entry_id)).async_remove()
     forget_table_store(hass, entry.entry_id)
     for issue in list(ir.async_get(hass).issues.values()):

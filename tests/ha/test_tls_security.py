@@ -228,7 +228,11 @@ async def test_ca_key_is_redacted_and_never_logged(
     assert "PRIVATE KEY" not in str(diagnostics)
     assert "PRIVATE KEY" not in caplog.text
     assert "a-good-password" not in caplog.text
-    assert await hass.config_entries.async_unload(entry.entry_id)
+    folder = Path(hass.config.path(DOMAIN, entry.entry_id))
+    assert (folder / "plc-1.p12").is_file()
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not folder.exists()  # the issued keys go with the server
 
 
 async def test_null_role_policy_none_refuses_reads_and_plain_tcp_has_no_rights_checks(
