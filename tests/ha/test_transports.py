@@ -296,6 +296,13 @@ async def test_a_serial_port_held_by_another_program_is_busy(
     assert result["errors"] == {"serial_port": "serial_port_busy"}
 
 
+async def test_an_empty_serial_port_asks_for_one(hass: HomeAssistant) -> None:
+    result = await async_start(hass, "serial")
+    form = settings("serial")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+    assert result["errors"] == {"serial_port": "serial_port_required"}
+
+
 async def test_a_path_that_is_no_serial_port_is_reported(
     hass: HomeAssistant, tmp_path: Any
 ) -> None:
