@@ -458,3 +458,11 @@ def test_serial_ports_list_by_id_paths_first_without_their_kernel_names(
         str(dev / "ttyUSB0"),
         str(dev / "ttyACM0"),
     ]
+
+
+async def test_an_entry_without_a_transport_is_tcp(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    assert "transport" not in loaded_entry.data
+    assert loaded_entry.runtime_data.listener.transport == "tcp"
+    assert loaded_entry.runtime_data.listener.endpoint is loaded_entry.runtime_data.server
