@@ -202,7 +202,10 @@ async def test_serial_server_on_a_pty_answers_pymodbus_serial_client(
             await client.read_holding_registers(0, count=1, device_id=9)
     finally:
         client.close()
-    diagnostics = entry.runtime_data.listener.diagnostics()
+    listener = entry.runtime_data.listener
+    assert [client.host for client in listener.connections] == [slave]  # a master polls
+    assert listener.stats.counters.requests >= 2
+    diagnostics = listener.diagnostics()
     assert diagnostics["transport"] == "rtu"
     assert diagnostics["state"] == "open"
     assert diagnostics["other_units"] == 1
