@@ -57,6 +57,7 @@ class Scenario:
     depth: int
     extra: bool = False  # not one of the scenarios; targets still checked
     hostile: bool = False  # a hostile pipelining client runs beside the load (no ratio targets)
+    units: int = 1  # connection i asks unit 1 + i % units (a server with several devices)
 
     @property
     def name(self) -> str:
@@ -270,6 +271,7 @@ def run_load(
         *("--addr", str(ADDRESS), "--conns", str(sc.conns), "--depth", str(sc.depth)),
         *("--warmup", str(args.warmup), "--duration", str(args.duration)),
         *("--timeout", str(args.timeout)),
+        *(("--units", str(sc.units)) if sc.units > 1 else ()),
     ]
     limit = args.warmup + args.duration + args.timeout + 30
     with hostile_client(server, sc, cpu):
