@@ -72,7 +72,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
     tables = await async_get_table_store(hass, entry.entry_id)
     activity = activity_of_server(hass, entry)
     runtimes = [
-        _build_device(hass, entry, subentry, tables=tables, revision=version, activity=activity)
+        _build_device(
+            hass,
+            entry,
+            subentry,
+            DeviceSettings.from_data(subentry.subentry_id, subentry.data, revision=version),
+            tables=tables,
+            activity=activity,
+        )
         for subentry in entry.get_subentries_of_type(SUBENTRY_DEVICE)
     ]
     server = Server(
@@ -159,9 +166,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         async_follow_renames(hass, lambda old, new: _async_rename_in_table(hass, entry, old, new))
     )
     entry.async_on_unload(
-        tables.async_add_listener(
-            lambda device_id: _async_table_changed(hass, entry, device_id, version)
-        )
+        tables.async_add_listener(lambda device_id: _async_table_changed(hass, entry, device_id))
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     LOGGER.debug("%s listening on %s", entry.title, server.addresses)
@@ -172,15 +177,14 @@ def _build_device(
     hass: HomeAssistant,
     entry: ModbusServerConfigEntry,
     subentry: ConfigSubentry,
+    settings: DeviceSettings,
     *,
     tables: TableStore,
-    revision: str,
     activity: ServerActivity,
     owned: OwnedStore | None = None,
 ) -> DeviceRuntime:
-    """A device's runtime from its subentry and its stored table (ConfigEntryError: bad table)."""
+    """A device's runtime from its settings and its stored table (ConfigEntryError: bad table)."""
     device_id = subentry.subentry_id
-    settings = DeviceSettings.from_data(device_id, subentry.data, revision=revision)
     try:
         return DeviceRuntime(
             hass,
@@ -202,6 +206,36 @@ def _build_device(
                 "errors": "; ".join(str(e) for e in errors),
             },
         ) from err
+
+
+@callback
+def _async_apply_device(
+    hass: HomeAssistant,
+    entry: ModbusServerConfigEntry,
+    subentry: ConfigSubentry,
+    settings: DeviceSettings,
+) -> DeviceRuntime | None:
+    """Build a changed or new device once and serve it live; None (logged) when refused.
+
+    The one path of every live change (its settings, its table): the running device's
+    owned values are handed on, connections stay open.
+    """
+    data = entry.runtime_data
+    running = data.devices.get(subentry.subentry_id)
+    try:
+        device = _build_device(
+            hass,
+            entry,
+            subentry,
+            settings,
+            tables=data.tables,
+            activity=activity_of_server(hass, entry),
+            owned=None if running is None else running.owned,
+        )
+    except ConfigEntryError as err:
+        LOGGER.error("%s: device %s not applied: %s", entry.title, subentry.title, err)
+        return None
+    return device if _async_swap(hass, entry, device) else None
 
 
 @callback
@@ -245,28 +279,14 @@ def _async_after_change(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> 
 
 @callback
 def _async_table_changed(
-    hass: HomeAssistant, entry: ModbusServerConfigEntry, device_id: str, revision: str
+    hass: HomeAssistant, entry: ModbusServerConfigEntry, device_id: str
 ) -> None:
     """A device's table was edited: swap in its new table, connections stay open."""
-    data = entry.runtime_data
     subentry = entry.subentries.get(device_id)
-    running = data.devices.get(device_id)
+    running = entry.runtime_data.devices.get(device_id)
     if subentry is None or running is None:
         return
-    try:
-        device = _build_device(
-            hass,
-            entry,
-            subentry,
-            tables=data.tables,
-            revision=revision,
-            activity=activity_of_server(hass, entry),
-            owned=running.owned,
-        )
-    except ConfigEntryError as err:
-        LOGGER.error("%s: table of %s not applied: %s", entry.title, subentry.title, err)
-        return
-    _async_swap(hass, entry, device)
+    _async_apply_device(hass, entry, subentry, running.settings)
 
 
 @callback
@@ -320,26 +340,12 @@ async def _async_update_listener(hass: HomeAssistant, entry: ModbusServerConfigE
             hass, data.tables.async_remove_device(device_id), "modbus_server remove table"
         )
         changed = True
-    activity = activity_of_server(hass, entry)
     for device_id, subentry in subentries.items():
         running = data.devices.get(device_id)
         settings = DeviceSettings.from_data(device_id, subentry.data, revision=revision)
         if running is not None and running.settings == settings:
             continue
-        try:
-            device = _build_device(
-                hass,
-                entry,
-                subentry,
-                tables=data.tables,
-                revision=revision,
-                activity=activity,
-                owned=None if running is None else running.owned,
-            )
-        except ConfigEntryError as err:
-            LOGGER.error("%s: device %s not applied: %s", entry.title, subentry.title, err)
-            continue
-        if _async_swap(hass, entry, device):
+        if (device := _async_apply_device(hass, entry, subentry, settings)) is not None:
             _async_register_device(hass, entry, device)
     if changed:
         _async_after_change(hass, entry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 
@@ -12,13 +12,22 @@ from .modbus.area import Area
 from .registermap import Point
 
 if TYPE_CHECKING:
-    from .entity import OwnedPointEntity
     from .modbus import Server
     from .monitor import ServerMonitor
     from .runtime import DeviceRuntime, ServerRuntime
     from .table_store import TableStore
 
 type ModbusServerConfigEntry = ConfigEntry[ModbusServerData]
+
+
+class OwnedValue(Protocol):
+    """What the set_value action needs of an owned row's entity (entity.OwnedPointEntity).
+
+    A protocol, not the class: the entities import this module, not the other way round.
+    """
+
+    async def async_set_owned_value(self, value: object) -> None:
+        """Set the row's value from Home Assistant."""
 
 
 def signal_tables(entry_id: str) -> str:
@@ -41,7 +50,7 @@ class ModbusServerData:
     signature: object
     reload_scheduled: bool = False
     missing_entities: list[str] = field(default_factory=list)
-    owned_entities: dict[str, OwnedPointEntity] = field(default_factory=dict)
+    owned_entities: dict[str, OwnedValue] = field(default_factory=dict)
     """Owned row id -> its entity (row ids are unique across the server's devices)."""
 
     @property

@@ -28,7 +28,8 @@ from .conftest import DEVICE_ID, only_device, point_data, point_subentry, stored
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-FLOW = "custom_components.modbus_server.config_flow"
+ROW_FLOW = "custom_components.modbus_server.flows.row"
+PLANNING = "custom_components.modbus_server.planning"
 
 
 @pytest.fixture
@@ -279,7 +280,7 @@ async def test_register_map_errors_are_shown_on_their_fields(
 async def test_unsupported_domain_is_refused(hass: HomeAssistant, added: MockConfigEntry) -> None:
     result = await start(hass, added, "point")
     result = await step(hass, result, {"next_step_id": "entity"})
-    with patch(f"{FLOW}.get_binding", return_value=None):
+    with patch(f"{ROW_FLOW}.get_binding", return_value=None):
         result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
     assert result["errors"] == {"entity_id": "unsupported_domain"}
 
@@ -308,7 +309,7 @@ class _OneArea:
 async def test_single_area_skips_the_area_step(hass: HomeAssistant, added: MockConfigEntry) -> None:
     result = await start(hass, added, "point")
     result = await step(hass, result, {"next_step_id": "entity"})
-    with patch(f"{FLOW}.get_binding", return_value=_OneArea([Area.INPUT_REGISTER])):
+    with patch(f"{ROW_FLOW}.get_binding", return_value=_OneArea([Area.INPUT_REGISTER])):
         result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
     assert result["step_id"] == "point"
     # IR 0 holds an int16: a float32 goes to 1
@@ -320,7 +321,7 @@ async def test_entity_without_servable_value_aborts(
 ) -> None:
     result = await start(hass, added, "point")
     result = await step(hass, result, {"next_step_id": "entity"})
-    with patch(f"{FLOW}.get_binding", return_value=_OneArea([])):
+    with patch(f"{ROW_FLOW}.get_binding", return_value=_OneArea([])):
         result = await step(hass, result, {"entity_id": "sensor.boiler_temp"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_area"
@@ -546,7 +547,7 @@ async def test_add_many_refuses_unmappable_entities(
     result = await start(hass, added, "bulk")
     real = get_binding
     with patch(
-        f"{FLOW}.get_binding",
+        f"{PLANNING}.get_binding",
         side_effect=lambda domain: None if domain == "switch" else real(domain),
     ):
         result = await step(
@@ -661,10 +662,10 @@ async def test_import_is_all_or_nothing(
 
 
 def test_field_errors_map_unknown_fields_to_base_and_keep_the_first_per_target() -> None:
-    from custom_components.modbus_server.config_flow import _field_errors  # noqa: PLC0415
+    from custom_components.modbus_server.planning import field_errors  # noqa: PLC0415
     from custom_components.modbus_server.registermap import FieldError  # noqa: PLC0415
 
-    errors, placeholders = _field_errors(
+    errors, placeholders = field_errors(
         [
             FieldError("area", "unknown area"),
             FieldError("length", "needs a length"),
@@ -676,11 +677,11 @@ def test_field_errors_map_unknown_fields_to_base_and_keep_the_first_per_target()
 
 
 def test_pick_area_falls_back_to_the_first_area() -> None:
-    from custom_components.modbus_server.config_flow import _pick_area  # noqa: PLC0415
+    from custom_components.modbus_server.planning import pick_area  # noqa: PLC0415
 
     binding = _OneArea([Area.COIL, Area.HOLDING_REGISTER])
-    assert _pick_area(binding, [Area.COIL, Area.HOLDING_REGISTER], False) is Area.COIL  # type: ignore[arg-type]
-    assert _pick_area(binding, [Area.HOLDING_REGISTER, Area.INPUT_REGISTER], True) is (  # type: ignore[arg-type]
+    assert pick_area(binding, [Area.COIL, Area.HOLDING_REGISTER], False) is Area.COIL  # type: ignore[arg-type]
+    assert pick_area(binding, [Area.HOLDING_REGISTER, Area.INPUT_REGISTER], True) is (  # type: ignore[arg-type]
         Area.INPUT_REGISTER
     )
 
@@ -704,14 +705,14 @@ async def test_a_refused_import_keeps_the_text_and_lists_the_problems(
 
 
 def test_only_overlaps_are_reworded() -> None:
-    from custom_components.modbus_server.config_flow import _explain_overlap  # noqa: PLC0415
+    from custom_components.modbus_server.planning import explain_overlap  # noqa: PLC0415
     from custom_components.modbus_server.registermap import FieldError  # noqa: PLC0415
 
     point = Point(area=Area.HOLDING_REGISTER, address=0, data_type=_dt("bit"), bit=1)
     mismatch = FieldError("writable", "bit points of one register ...", 1, "", 0)
-    assert _explain_overlap(mismatch, [point], point) is mismatch
+    assert explain_overlap(mismatch, [point], point) is mismatch
     plain = FieldError("address", "out of range", 1)
-    assert _explain_overlap(plain, [point], point) is plain
+    assert explain_overlap(plain, [point], point) is plain
 
 
 def _collapsed(result: Any) -> bool:
@@ -945,7 +946,7 @@ async def test_add_many_compiles_the_existing_table_once(
     """Planning is linear: it used to compile the whole table again for every entity."""
     entities = [f"sensor.s{index}" for index in range(40)]
     result = await start(hass, added, "bulk")
-    with patch(f"{FLOW}.RegisterMap", wraps=RegisterMap) as compiled:
+    with patch(f"{PLANNING}.RegisterMap", wraps=RegisterMap) as compiled:
         result = await step(hass, result, {"entity_id": entities, "writable": False})
     assert compiled.call_count == 1
     # consecutive after IR 0 (an int16): 1..2, 3..4, ...
@@ -995,7 +996,7 @@ async def test_an_import_is_parsed_off_the_event_loop(
         return import_csv(text)
 
     result = await start(hass, added, "import")
-    with patch(f"{FLOW}.import_csv", side_effect=parse):
+    with patch(f"{PLANNING}.import_csv", side_effect=parse):
         result = await step(hass, result, {"text": export_csv(_rows())})
     assert result["step_id"] == "confirm"
     assert threads

@@ -10,18 +10,15 @@ import probatio
 import yaml
 
 from custom_components.modbus_server.bindings import get_binding, supported_domains
-from custom_components.modbus_server.config_flow import (
-    ADVANCED_FIELDS,
-    ATTRIBUTE_STATE,
-    POINT_FIELDS,
-)
 from custom_components.modbus_server.const import (
     CONF_WRITE_MODE,
     SERVICE_EXPORT_REGISTER_MAP,
     SERVICE_SET_VALUE,
     WRITE_MODES,
 )
+from custom_components.modbus_server.flows.row import ATTRIBUTE_STATE
 from custom_components.modbus_server.modbus.area import Area
+from custom_components.modbus_server.planning import ADVANCED_FIELDS, POINT_FIELDS
 from custom_components.modbus_server.registermap import ByteOrder, DataType, WordOrder
 from custom_components.modbus_server.sensor import SENSORS
 from custom_components.modbus_server.services import EXPORT_SCHEMA, SET_VALUE_SCHEMA

@@ -1,8 +1,7 @@
 """Checking an inline edit of a row: the rules and the messages of the row flow.
 
-The flow's rules are reused as they are (`config_flow._explain_overlap`, `_field_errors`,
-`_owned_text`): a row is checked on its own (`validate_point`), then against the other rows
-of its device (`RegisterMap`), and an overlap names the row it hits and the next free
+The rules are the row flow's own (`planning.check_row`): a row is checked on its own, then
+against the other rows of its device, and an overlap names the row it hits and the next free
 address. The form error keys of `strings.json` (config_subentries.point.error) are
 translated here, so the panel shows the same words as the form.
 """
@@ -15,8 +14,7 @@ from typing import Any, Final
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.translation import async_get_translations
 
-from ..bindings import get_binding
-from ..config_flow import _explain_overlap, _field_errors, _owned_text
+from .. import planning
 from ..const import (
     CONF_ADDRESS,
     CONF_BIT,
@@ -32,8 +30,8 @@ from ..const import (
     CONF_WRITABLE,
     DOMAIN,
 )
-from ..helpers import data_from_point, point_from_data, split_source
-from ..registermap import FieldError, MapValidationError, Point, RegisterMap, validate_point
+from ..helpers import data_from_point, point_from_data
+from ..registermap import Point
 
 EDITABLE: Final = (
     "name",
@@ -66,34 +64,13 @@ def edited_point(point: Point, changes: Mapping[str, Any]) -> Point:
 
 def check_row(point: Point, others: list[Point]) -> tuple[dict[str, str], dict[str, str]]:
     """(error key per field, placeholders) of a changed row; empty when it can be stored."""
-    if _owned_text(point):
-        return {CONF_DATA_TYPE: "owned_string"}, {}
-    problems = validate_point(point)
-    if not problems and point.writable and (refusal := _unwritable(point)) is not None:
-        problems = [refusal]
-    if not problems:
-        try:
-            RegisterMap([*others, point])
-        except MapValidationError as err:
-            problems = [_explain_overlap(error, others, point) for error in err.errors]
-    form_errors, placeholders = _field_errors(problems)
+    form_errors, placeholders = planning.check_row(point, others)
     # The form puts advanced fields under one section; the table shows each in its cell.
     errors = {
         (key.removeprefix("invalid_") if key.startswith("invalid_") else field): key
         for field, key in form_errors.items()
     }
     return errors, placeholders
-
-
-def _unwritable(point: Point) -> FieldError | None:
-    """Writes to the row's source cannot become a service call (the form hides the field)."""
-    entity_id, attribute = split_source(point.source)
-    if entity_id is None:
-        return None
-    binding = get_binding(entity_id.partition(".")[0])
-    if binding is not None and binding.writable(point.area, attribute):
-        return None
-    return FieldError(CONF_WRITABLE, f"Writes to {entity_id} cannot become a service call.")
 
 
 async def async_messages(
