@@ -196,6 +196,18 @@ def serial_ports() -> list[SelectOptionDict]:
     return options
 
 
+def _likely_adapter(ports: list[SelectOptionDict]) -> str:
+    """The port to preselect: the first by-id or USB one; none when only UARTs exist.
+
+    A built-in ttyS port is rarely the RS485 adapter: the user picks it knowingly.
+    """
+    for option in ports:
+        value = option["value"]
+        if value.startswith(BY_ID) or "ttyUSB" in value or "ttyACM" in value:
+            return value
+    return ""
+
+
 def _natural(path: str) -> tuple[str, int]:
     head = path.rstrip("0123456789")
     tail = path[len(head) :]
@@ -267,7 +279,7 @@ def _field_selectors(ports: list[SelectOptionDict]) -> dict[str, tuple[Any, Any]
         CONF_IDLE_TIMEOUT: (DEFAULT_IDLE_TIMEOUT, _box(0, 86400, unit="s")),
         CONF_ALLOWED_CLIENTS: ([], TextSelector(TextSelectorConfig(multiple=True))),
         CONF_SERIAL_PORT: (
-            ports[0]["value"] if ports else "",
+            _likely_adapter(ports),
             SelectSelector(
                 SelectSelectorConfig(
                     options=ports, custom_value=True, mode=SelectSelectorMode.DROPDOWN
@@ -547,7 +559,7 @@ class ServerForm:
         data[CONF_STOPBITS] = int(user_input.get(CONF_STOPBITS, DEFAULT_STOPBITS))
         data[CONF_TURNAROUND] = float(user_input.get(CONF_TURNAROUND) or 0)
         if not data[CONF_SERIAL_PORT]:
-            errors[CONF_SERIAL_PORT] = "serial_port_missing"
+            errors[CONF_SERIAL_PORT] = "serial_port_required"
             return
         try:
             settings = serial_settings(data)

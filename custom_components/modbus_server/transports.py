@@ -64,8 +64,8 @@ from .modbus.transport import (
 
 type Endpoint = Server | UdpListener | RtuOverTcpListener | RtuOverTcpDialer | SerialLine
 
-UDP_PEER_ACTIVE = 300.0
-"""Seconds a UDP peer counts as connected after its last answer (UDP has no connections)."""
+PEER_ACTIVE = 300.0
+"""Seconds a UDP peer or a serial master counts as connected after its last answer."""
 
 MODELS: dict[str, str] = {
     TRANSPORT_TCP: "Modbus TCP server",
@@ -230,9 +230,8 @@ class Listener:
         if isinstance(endpoint, RtuOverTcpDialer):
             return [] if endpoint.client is None else [endpoint.client]
         if isinstance(endpoint, UdpListener):
-            since = time.time() - UDP_PEER_ACTIVE
-            return [c for c in endpoint.clients if (c.last_request or 0) >= since]
-        return [endpoint.client] if endpoint.is_serving and endpoint.client.last_request else []
+            return _recent(endpoint.clients)
+        return _recent([endpoint.client]) if endpoint.is_serving else []
 
     @property
     def stats(self) -> ServerStats:
@@ -277,6 +276,12 @@ class Listener:
                 "listening": [list(address) for address in endpoint.addresses],
             }
         return {"kind": self.transport, **endpoint.diagnostics()}
+
+
+def _recent(clients: list[ClientInfo]) -> list[ClientInfo]:
+    """The clients answered within PEER_ACTIVE (UDP and a serial line have no connections)."""
+    since = time.time() - PEER_ACTIVE
+    return [client for client in clients if (client.last_request or 0) >= since]
 
 
 def start_error_key(transport: str, err: OSError) -> str:

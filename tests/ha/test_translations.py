@@ -31,6 +31,7 @@ PACKAGE = Path(__file__).parents[2] / "custom_components" / "modbus_server"
 
 TRANSPORT_ERRORS = {
     "invalid_gateway_host",
+    "serial_port_required",
     "serial_port_missing",
     "serial_port_busy",
     "serial_permission_denied",

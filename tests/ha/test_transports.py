@@ -202,7 +202,10 @@ async def test_serial_server_on_a_pty_answers_pymodbus_serial_client(
             await client.read_holding_registers(0, count=1, device_id=9)
     finally:
         client.close()
-    diagnostics = entry.runtime_data.listener.diagnostics()
+    listener = entry.runtime_data.listener
+    assert [client.host for client in listener.connections] == [slave]  # a master polls
+    assert listener.stats.counters.requests >= 2
+    diagnostics = listener.diagnostics()
     assert diagnostics["transport"] == "rtu"
     assert diagnostics["state"] == "open"
     assert diagnostics["other_units"] == 1
@@ -294,6 +297,13 @@ async def test_a_serial_port_held_by_another_program_is_busy(
     finally:
         os.close(holder)
     assert result["errors"] == {"serial_port": "serial_port_busy"}
+
+
+async def test_an_empty_serial_port_asks_for_one(hass: HomeAssistant) -> None:
+    result = await async_start(hass, "serial")
+    form = settings("serial")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+    assert result["errors"] == {"serial_port": "serial_port_required"}
 
 
 async def test_a_path_that_is_no_serial_port_is_reported(
@@ -451,3 +461,11 @@ def test_serial_ports_list_by_id_paths_first_without_their_kernel_names(
         str(dev / "ttyUSB0"),
         str(dev / "ttyACM0"),
     ]
+
+
+async def test_an_entry_without_a_transport_is_tcp(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    assert "transport" not in loaded_entry.data
+    assert loaded_entry.runtime_data.listener.transport == "tcp"
+    assert loaded_entry.runtime_data.listener.endpoint is loaded_entry.runtime_data.server
