@@ -348,3 +348,40 @@ async def test_a_certificate_far_from_expiry_raises_nothing(hass: HomeAssistant)
     entry = await async_create_server(hass)
     assert not [i for i in ir.async_get(hass).issues.values() if "certificate" in i.issue_id]
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_keeps_the_generated_ca_and_generate_replaces_it(
+    hass: HomeAssistant,
+) -> None:
+    entry = await async_create_server(hass)
+    ca, ca_key = entry.data["tls_client_ca"], entry.data["tls_ca_key"]
+
+    async def reconfigure(**fields: Any) -> None:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"transport": "tls"}
+        )
+        form = server_form(entry.data["port"], **fields)
+        del form["unit_id"], form["unmapped"]
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+        assert result["type"] is FlowResultType.ABORT, result.get("errors")
+        await hass.async_block_till_done()
+
+    # the PEM as shown, the key field left empty: same CA, its key kept, new policy applied
+    await reconfigure(
+        tls_generate=False,
+        tls_certificate=entry.data["tls_certificate"],
+        tls_key="",
+        tls_client_ca=ca,
+        tls_null_role="read-write",
+    )
+    assert entry.data["tls_ca_key"] == ca_key
+    assert only_device(entry).device.rights == {None: Rights.READ_WRITE}
+    await async_issue(hass, entry, "plc-2", "Operator")
+    # generate again: a new CA replaces the old one
+    await reconfigure()
+    assert entry.data["tls_client_ca"] != ca
+    assert entry.data["tls_ca_key"] != ca_key
+    assert await hass.config_entries.async_unload(entry.entry_id)
