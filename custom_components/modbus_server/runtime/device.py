@@ -16,6 +16,7 @@ from ..const import (
     CONF_PRESET,
     CONF_PROFILE,
     CONF_READ_ONLY,
+    CONF_ROLES,
     CONF_SIGN,
     CONF_SLOTS,
     CONF_STALE_AFTER,
@@ -29,7 +30,7 @@ from ..const import (
     WRITE_MODE_DEFAULT,
 )
 from ..helpers import identification_text, point_from_data
-from ..modbus import Device, DeviceIdentification
+from ..modbus import Device, DeviceIdentification, Rights
 from ..modbus.device import ReadCallback
 from ..owned import OwnedStore
 from ..profiles import PROFILES
@@ -67,6 +68,7 @@ class DeviceSettings:
     """(slot name, entity id) pairs feeding a profile device."""
     invert_power: bool = False
     """Negate the signed slots: the entities count export positive (or are wired reversed)."""
+    roles: tuple[tuple[str, Rights], ...] = ()  # TLS: (role, rights), sorted; others: none
 
     @classmethod
     def from_data(cls, device_id: str, data: Mapping[str, Any], *, revision: str) -> DeviceSettings:
@@ -96,6 +98,7 @@ class DeviceSettings:
             data.get(CONF_INVERT_POWER, False)
         )
         slots = data.get(CONF_SLOTS) or {}
+        roles = data.get(CONF_ROLES) or {}
         return cls(
             device_id=device_id,
             name=name,
@@ -116,7 +119,12 @@ class DeviceSettings:
             preset=data.get(CONF_PRESET) or None,
             slots=tuple(sorted((str(k), str(v)) for k, v in slots.items() if v)),
             invert_power=invert,
+            roles=tuple(sorted((str(role), Rights(right)) for role, right in roles.items())),
         )
+
+    def rights(self, null_role: Rights) -> dict[str | None, Rights]:
+        """The core's role -> rights of a TLS server: the NULL role (None) gets `null_role`."""
+        return {None: null_role, **dict(self.roles)}
 
 
 class DeviceRuntime:
@@ -140,19 +148,22 @@ class DeviceRuntime:
         entry_id: str = "",
         wrap_read: Callable[[ReadCallback], ReadCallback] | None = None,
         held: Mapping[str, int] | None = None,
+        tls_null_role: Rights | None = None,
     ) -> None:
         """Compile the rows; nothing listens or serves until `async_start`.
 
         `wrap_read` wraps the bridge's `on_read` for the core (the table view records reads).
         A profile device ignores `rows` and compiles its profile (ProfileError, a ValueError,
         for unusable settings); `held` are the writes its previous runtime kept.
+        `tls_null_role`: set on a TLS server only, whose clients' roles then decide what they
+        may do (the device's roles, the NULL role gets this); None: no role-based checks.
         """
         self.settings = settings
         self.profile: ProfileFeed | None = None
         self._stop: CALLBACK_TYPE | None = None
         self.owned = owned if owned is not None else OwnedStore()
         if settings.profile is not None:
-            self._init_profile(hass, server_read_only, held or {}, wrap_read)
+            self._init_profile(hass, server_read_only, held or {}, wrap_read, tls_null_role)
             return
         rows = list(rows)
         self.register_map = RegisterMap(
@@ -181,6 +192,7 @@ class DeviceRuntime:
             unit_ids=settings.unit_ids,
             identification=settings.identification,
             name=settings.name,
+            rights=None if tls_null_role is None else settings.rights(tls_null_role),
         )
 
     def _init_profile(
@@ -189,6 +201,7 @@ class DeviceRuntime:
         server_read_only: bool,
         held: Mapping[str, int],
         wrap_read: Callable[[ReadCallback], ReadCallback] | None,
+        tls_null_role: Rights | None,
     ) -> None:
         """Compile the device's profile and serve it from its slot entities."""
         settings = self.settings
@@ -217,6 +230,7 @@ class DeviceRuntime:
             unit_ids=frozenset(units) if units else frozenset({table.unit_id}),
             identification=settings.identification,
             name=settings.name,
+            rights=None if tls_null_role is None else settings.rights(tls_null_role),
         )
 
     @property
