@@ -19,7 +19,9 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.pdu import ExceptionResponse
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.panel import source
+from custom_components.modbus_server.profiles import PROFILES
 from tests.profiles.helpers import f32_abcd
 
 from .conftest import DEVICE_ID, v2_entry
@@ -272,3 +274,53 @@ async def test_the_table_view_shows_the_generated_rows_with_live_values(
     assert values[by_name["power"].key].value == pytest.approx(2000.0)
     # not editable: the rows are the profile's, not stored ones
     assert source.find_row(meter, DEVICE_ID, by_name["power"].key) is None
+
+
+@pytest.mark.parametrize("key", sorted(PROFILES))
+async def test_every_profile_can_be_created_in_the_flow_and_answers(
+    hass: HomeAssistant, hass_storage: dict[str, Any], port: int, key: str
+) -> None:
+    """Each profile through the UI steps (its first preset, where it has some), then read."""
+    profile = PROFILES[key]
+    hass.states.async_set("sensor.grid_power", "1200", {"unit_of_measurement": "W"})
+    entry = v2_entry(hass_storage, port, [], unit_ids=[200])
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "device"), context={"source": "user"}
+    )
+    result = await flow_step(hass, result, {"next_step_id": "profile"})
+    result = await flow_step(hass, result, {"profile": key})
+    if profile.presets:
+        result = await flow_step(hass, result, {"preset": profile.presets[0].key})
+    result = await flow_step(hass, result, {"power": "sensor.grid_power"})
+    unit = profile.presets[0].unit_id if profile.presets else profile.unit_id
+    schema = {str(k): k for k in result["data_schema"].schema}
+    assert schema["unit_ids"].default() == str(unit)
+    result = await flow_step(
+        hass,
+        result,
+        {
+            "name": "Meter",
+            "unit_ids": str(unit),
+            "sign": "import_positive",
+            "invert_power": False,
+            "stale_after": 60,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    first, last = profile.ranges[0]
+    count = min(2, last - first + 1)  # DTSU666-H: 0x07D1 is a block of one
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    try:
+        if Area.HOLDING_REGISTER in profile.areas:
+            answer = await modbus.read_holding_registers(first, count=count, device_id=unit)
+        else:
+            answer = await modbus.read_input_registers(first, count=count, device_id=unit)
+        assert not answer.isError(), answer
+    finally:
+        modbus.close()
+        await hass.config_entries.async_unload(entry.entry_id)
