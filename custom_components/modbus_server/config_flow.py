@@ -55,7 +55,7 @@ from .const import (
     DOMAIN,
     SUBENTRY_DEVICE,
 )
-from .device_rules import device_data
+from .device_rules import device_data, first_device_name
 from .flows import SUBENTRY_FLOWS
 from .flows.selectors import unmapped_selector
 from .helpers import (
@@ -210,8 +210,9 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 # The server's first device: what a v1 server answered by itself.
                 unit_id = user_input.get(CONF_UNIT_ID)
+                name = first_device_name(data[CONF_NAME])
                 device = device_data(
-                    name=data[CONF_NAME],
+                    name=name,
                     unit_ids=None if unit_id is None else [int(unit_id)],
                     unmapped=str(user_input.get(CONF_UNMAPPED, DEFAULT_UNMAPPED)),
                 )
@@ -222,7 +223,7 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
                         ConfigSubentryData(
                             data=device,
                             subentry_type=SUBENTRY_DEVICE,
-                            title=data[CONF_NAME],
+                            title=name,
                             unique_id=None,
                         )
                     ],

@@ -27,6 +27,16 @@ IDENTIFICATION_FIELDS = ("vendor_name", "product_code", "model_name", "revision"
 """The FC43 objects a device may override (the others follow its name)."""
 
 
+def first_device_name(server_name: str) -> str:
+    """The name of the device created with a new server: not the server's own name.
+
+    Named alike, the server and its device read twice the same on the integration page and in
+    the device list. Migrated v1 servers keep a device named like the server instead: that
+    name is what their clients read in the FC 43 identification.
+    """
+    return f"{server_name} device"
+
+
 def device_data(
     *,
     name: str,
