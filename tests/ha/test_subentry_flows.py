@@ -451,6 +451,7 @@ async def test_a_refused_row_keeps_everything_typed_and_the_stored_row(
         "bit": None,
         "length": None,
         "unavailable_value": -1,
+        "stale_after": None,
     }
     # ... and the stored row is untouched until a valid submit.
     assert dict(stored_rows(hass)["hr0"]) == before

@@ -36,6 +36,7 @@ from ..const import (
     CONF_LENGTH,
     CONF_OFFSET,
     CONF_SCALE,
+    CONF_STALE_AFTER,
     CONF_UNAVAILABLE_VALUE,
     CONF_UNIT,
     CONF_WORD_ORDER,
@@ -267,6 +268,7 @@ class RowFlow(TableFlow):
                     CONF_BIT: optional_int(advanced.get(CONF_BIT)),
                     CONF_LENGTH: optional_int(advanced.get(CONF_LENGTH)),
                     CONF_UNAVAILABLE_VALUE: advanced.get(CONF_UNAVAILABLE_VALUE),
+                    CONF_STALE_AFTER: _stale_after(advanced, self._data),
                     CONF_WRITE_MODE: advanced.get(
                         CONF_WRITE_MODE, self._data.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT)
                     ),
@@ -370,6 +372,13 @@ class RowFlow(TableFlow):
                 CONF_UNAVAILABLE_VALUE, description=suggested(data.get(CONF_UNAVAILABLE_VALUE))
             )
         ] = box(step="any")
+        if data.get(CONF_ENTITY_ID):
+            # Empty: the device's maximum age; 0: never stale (staleness.max_age).
+            advanced[
+                probatio.Optional(
+                    CONF_STALE_AFTER, description=suggested(data.get(CONF_STALE_AFTER))
+                )
+            ] = box(min=0, max=86400, step=1, unit_of_measurement="s")
         if area.is_writable and self._can_write(area):
             # When a client's write calls the service: see bridge.py and the README.
             advanced[
@@ -383,6 +392,17 @@ class RowFlow(TableFlow):
             probatio.Schema(advanced), {"collapsed": not expand}
         )
         return probatio.Schema(fields)
+
+
+def _stale_after(advanced: dict[str, Any], data: dict[str, Any]) -> float | None:
+    """The row's staleness override from the form: None inherits the device's, 0 never.
+
+    An owned row has no source to go stale (the field is not shown): it keeps none.
+    """
+    value = advanced.get(CONF_STALE_AFTER)
+    if not data.get(CONF_ENTITY_ID) or value is None or value == "":
+        return None
+    return float(value)
 
 
 class PointSubentryFlow(RowFlow):
