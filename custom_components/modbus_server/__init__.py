@@ -34,6 +34,7 @@ from .const import (
     LOGGER,
     SUBENTRY_DEVICE,
 )
+from .device_rules import units_text
 from .helpers import bind_error_key, bind_hosts, entry_signature
 from .issues import async_setup_missing_entities_check, async_update_missing_entities_issue
 from .modbus import Server, UnknownUnit
@@ -266,7 +267,8 @@ def _async_register_device(
         identifiers={(DOMAIN, settings.device_id)},
         name=settings.name,
         manufacturer=settings.identification.vendor_name,
-        model=settings.identification.model_name,
+        # The device list shows the model: with the unit ids a device is told apart at once.
+        model=f"{settings.identification.model_name}, {units_text(settings.unit_ids)}",
         via_device_id=None if server is None else server.id,
     )
 

@@ -74,6 +74,14 @@ def format_unit_ids(unit_ids: Iterable[int]) -> str:
     return ", ".join(str(unit) for unit in sorted(unit_ids))
 
 
+def units_text(unit_ids: Iterable[int] | None) -> str:
+    """The unit ids a device answers, for people: 'unit 2', 'units 1, 2', 'every unit id'."""
+    if unit_ids is None:
+        return "every unit id"
+    units = sorted(unit_ids)
+    return f"unit{'s' if len(units) > 1 else ''} {format_unit_ids(units)}"
+
+
 def unit_conflict(
     unit_ids: list[int] | None, others: Iterable[tuple[str, list[int] | None]]
 ) -> tuple[str, str] | None:

@@ -94,6 +94,11 @@ async def test_user_creates_entry_after_a_real_test_bind(hass: HomeAssistant, po
     assert device.data[CONF_NAME] == "Plant device"
     names = {d.name for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)}
     assert names == {"Plant", "Plant device"}  # the server's device and the Modbus device
+    modbus_device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, device.subentry_id), entry.entry_id
+    )
+    assert modbus_device is not None
+    assert modbus_device.model == "Modbus server, unit 1"  # the device list shows the unit
     assert device.data["unit_ids"] == [1]
     assert device.data["unmapped"] == "zero"
     assert entry.runtime_data.devices[device.subentry_id].settings.unit_ids == {1}

@@ -323,6 +323,8 @@ async def _add_row_through_the_flow(
     assert result["step_id"] == "point"
     (section_key,) = [key for key in result["data_schema"].schema if key == "advanced"]
     assert "stale_after" in result["data_schema"].schema[section_key].schema.schema
+    # what "empty" means here: the field's description names the device's setting
+    assert result["description_placeholders"]["device_stale_after"] == "20 s"
     return await configure(
         result["flow_id"],
         {

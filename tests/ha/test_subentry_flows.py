@@ -113,6 +113,7 @@ async def test_sensor_row_with_title_and_prefilled_address(
         "area_name": "holding register",
         "source": "sensor.boiler_temp",
         "first_reference": "40001",
+        "device_stale_after": "off",  # what an empty stale after means for this row
     }
     result = await step(
         hass,

@@ -252,6 +252,7 @@ class RowFlow(TableFlow):
             "area_name": AREA_NAMES[area],
             "source": source or self._data.get(CONF_NAME) or "",
             "first_reference": format_plc_address(area, 0),
+            "device_stale_after": self._device_stale_after(),
         }
         if user_input is not None:
             advanced = user_input.get(CONF_ADVANCED, {})
@@ -286,6 +287,13 @@ class RowFlow(TableFlow):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    def _device_stale_after(self) -> str:
+        """The device's maximum age as the stale-after field names it ("off", "60 s")."""
+        assert self._device_id is not None
+        device = self._get_entry().subentries.get(self._device_id)
+        seconds = device.data.get(CONF_STALE_AFTER) if device is not None else None
+        return f"{float(seconds):g} s" if seconds else "off"
 
     def _validate(self) -> tuple[dict[str, str], dict[str, str]]:
         point = point_from_data(self._data, self._editing_id() or "new")
