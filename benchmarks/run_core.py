@@ -57,6 +57,7 @@ class Scenario:
     depth: int
     extra: bool = False  # not one of the scenarios; targets still checked
     hostile: bool = False  # a hostile pipelining client runs beside the load (no ratio targets)
+    units: int = 1  # connection i asks unit 1 + i % units (a server with several devices)
 
     @property
     def name(self) -> str:
@@ -270,6 +271,7 @@ def run_load(
         *("--addr", str(ADDRESS), "--conns", str(sc.conns), "--depth", str(sc.depth)),
         *("--warmup", str(args.warmup), "--duration", str(args.duration)),
         *("--timeout", str(args.timeout)),
+        *(("--units", str(sc.units)) if sc.units > 1 else ()),
     ]
     limit = args.warmup + args.duration + args.timeout + 30
     with hostile_client(server, sc, cpu):
@@ -319,6 +321,7 @@ def _run_load(server: ServerProc, cmd: list[str], limit: float, cpu: int | None)
     gen_cpu = (gen1.ru_utime - gen0.ru_utime) + (gen1.ru_stime - gen0.ru_stime)
     answered = max(1, int(out["ok"]) + int(out["wrong"]))
     out["server_cpu_us_per_req"] = srv_cpu * 1e6 / answered
+    out["answered"], out["wall_s"] = answered, wall  # (in_ha.py subtracts hass's idle CPU)
     out["client_cpu_us_per_req"] = gen_cpu * 1e6 / answered
     # share of one CPU each process used over the whole run (warmup, window, drain): a load
     # generator near 100% would mean the client, not the server, limits throughput

@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hasslib import (
     DEMO,
     DEMO_PORT,
+    DEMO_RTU_PORT,
+    DEMO_UDP_PORT,
     MBPOLL_EXAMPLES,
     METER_NAME,
     METER_TABLE,
@@ -34,7 +36,10 @@ from hasslib import (
     http_port_of,
     link_integration,
     mbpoll_command,
+    mbpoll_rtu_over_tcp,
+    mbpoll_udp,
     setup_demo_entry,
+    setup_transport_demos,
     write_http_storage,
     write_machine_package,
     write_onboarding_storage,
@@ -76,6 +81,7 @@ async def run() -> int:
         (HTTP_PORT, "HTTP (set DEVELOP_HTTP_PORT)"),
         (MODBUS_PORT, "Modbus (set DEVELOP_MODBUS_PORT)"),
     ):
+        # (the UDP and RTU-over-TCP demo servers retry by themselves when their port is busy)
         if not port_free(port):
             print(f"develop: port {port} for {what} is in use; is another instance running?")
             return 1
@@ -94,7 +100,7 @@ async def run() -> int:
             await client.wait_http(hass, timeout=180)
             await client.onboard_or_login(creds)
             await client.wait_running(timeout=180)
-            entries = await client.entries()
+            entries = [e for e in await client.entries() if e["title"] == "Modbus demo"]
             if entries:
                 entry_id = entries[0]["entry_id"]
                 print(f"develop: reusing the Modbus server entry {entry_id}")
@@ -107,6 +113,8 @@ async def run() -> int:
                     unit_id=1,
                     meter_table=METER_TABLE,
                 )
+            if await setup_transport_demos(client):
+                print("develop: created the UDP and RTU-over-TCP demo servers (flows API)")
             for _ in range(100):
                 if await client.entry_state(entry_id) == "loaded":
                     break
@@ -149,6 +157,17 @@ def print_summary(creds: Credentials) -> None:
     ]
     for what, args, values in MBPOLL_EXAMPLES:
         lines += [f"  # {what}", f"  {mbpoll_command(args, MODBUS_PORT, values=values)}"]
+    meter = "-t 3:float -B -r 1 -c 2"
+    lines += [
+        "",
+        f"  Modbus UDP on port {DEMO_UDP_PORT} and RTU over TCP on port {DEMO_RTU_PORT}"
+        " (a gateway connects there): unit 1 holds the energy meter's rows.",
+        "  mbpoll speaks neither; socat bridges them (apt-get install socat):",
+        "  # UDP: meter energy and outdoor temperature, float32 ABCD",
+        *(f"  {line}" for line in mbpoll_udp(meter, DEMO_UDP_PORT)),
+        "  # RTU over TCP: socat plays the gateway, mbpoll the RTU master on its pty",
+        *(f"  {line}" for line in mbpoll_rtu_over_tcp(meter, DEMO_RTU_PORT)),
+    ]
     lines += ["", "Ctrl-C stops Home Assistant; the next start reuses its state."]
     print("\n".join(lines), flush=True)
 

@@ -103,6 +103,11 @@ class Row:
 
 
 DEMO_PORT = 5020
+DEMO_UDP_PORT = 5021
+DEMO_RTU_PORT = 5022
+"""The demo's Modbus UDP server and its RTU-over-TCP server (the gateway connects to it)."""
+UDP_DEMO_NAME = "Modbus demo UDP"
+RTU_DEMO_NAME = "Modbus demo RTU over TCP"
 DEMO_TABLE: tuple[Row, ...] = (
     # coils (0xxxx): read/write bits
     Row("coil", 0, "bool", "input_boolean.pump", writable=True),
@@ -181,6 +186,26 @@ def mbpoll_command(args: str, port: int, host: str = "127.0.0.1", values: str = 
     """A ready-to-paste mbpoll command: one request, then exit (values follow the host)."""
     unit = "" if "-a " in args else "-a 1 "
     return f"mbpoll -m tcp -p {port} {unit}-1 {args} {host} {values}".rstrip()
+
+
+RTU_PTY = "/tmp/modbus-demo-rtu"
+UDP_BRIDGE_PORT = 15021
+
+
+def mbpoll_rtu_over_tcp(args: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """Commands for an RTU-over-TCP server: socat plays the gateway (a pty <-> our TCP port)."""
+    return [
+        f"socat pty,link={RTU_PTY},raw,echo=0 tcp:{host}:{port} &",
+        f"mbpoll -m rtu -b 9600 -P none -a 1 -1 {args} {RTU_PTY}",
+    ]
+
+
+def mbpoll_udp(args: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """Commands for a UDP server: socat turns each TCP request into a datagram (mbpoll: no UDP)."""
+    return [
+        f"socat tcp-listen:{UDP_BRIDGE_PORT},reuseaddr,fork udp:{host}:{port} &",
+        mbpoll_command(args, UDP_BRIDGE_PORT),
+    ]
 
 
 # --- config directory and process -------------------------------------------------------------
@@ -619,11 +644,13 @@ class HassClient:
         name: str = "Modbus demo",
         port: int = DEMO_PORT,
         bind_address: str = "127.0.0.1",
+        transport: str = "tcp",
         **settings: Any,
     ) -> dict[str, Any]:
-        """Run the server config flow; the created entry (result of the flow)."""
+        """Run the server config flow (the transport, then its form); the created entry."""
         answers = {
-            "user": {
+            "user": {"transport": transport},
+            transport: {
                 "name": name,
                 "bind_address": bind_address,
                 "port": port,
@@ -633,7 +660,7 @@ class HassClient:
                 "allowed_clients": [],
                 "read_only": False,
                 **settings,
-            }
+            },
         }
         result = await self.run_flow(
             "/api/config/config_entries/flow", {"handler": DOMAIN}, answers
@@ -829,6 +856,7 @@ async def setup_demo_entry(
     name: str = "Modbus demo",
     table: tuple[Row, ...] = DEMO_TABLE,
     meter_table: tuple[Row, ...] = (),
+    transport: str = "tcp",
     **settings: Any,
 ) -> str:
     """Create the server entry (its first device on unit 1) and every demo row; the entry id.
@@ -836,7 +864,7 @@ async def setup_demo_entry(
     With `meter_table`, a second device (unit 2) gets those rows: a small energy meter.
     """
     entry = await client.create_server_entry(
-        name=name, port=port, bind_address=bind_address, **settings
+        name=name, port=port, bind_address=bind_address, transport=transport, **settings
     )
     entry_id = str(entry["entry_id"])
     for row in table:
@@ -846,3 +874,36 @@ async def setup_demo_entry(
         for row in meter_table:
             await client.add_row(entry_id, row, meter)
     return entry_id
+
+
+async def setup_transport_demos(
+    client: HassClient,
+    bind_address: str = "0.0.0.0",
+    *,
+    udp_port: int = DEMO_UDP_PORT,
+    rtu_port: int = DEMO_RTU_PORT,
+) -> list[str]:
+    """The demo's UDP and RTU-over-TCP servers (unit 1: the meter rows), if not there yet.
+
+    Returns the ids of the entries created.
+    """
+    titles = {entry["title"] for entry in await client.entries()}
+    created = []
+    for name, transport, port in (
+        (UDP_DEMO_NAME, "udp", udp_port),
+        (RTU_DEMO_NAME, "rtu_over_tcp", rtu_port),
+    ):
+        if name in titles:
+            continue
+        created.append(
+            await setup_demo_entry(
+                client,
+                name=name,
+                transport=transport,
+                port=port,
+                bind_address=bind_address,
+                table=METER_TABLE,
+                unit_id=1,
+            )
+        )
+    return created

@@ -76,14 +76,23 @@ def log_in(page: Page, url: str) -> None:
     page.get_by_label("Username").fill("demo")
     page.get_by_label("Password", exact=True).fill("demo-password")
     page.keyboard.press("Enter")
-    page.get_by_role("button", name="Add service").wait_for()
+    add_server_button(page).wait_for()
     time.sleep(PAUSE * 2)
+
+
+def add_server_button(page: Page) -> Locator:
+    """The page's button that adds a server: "Add service" with one entry, "Add hub" with more."""
+    return page.get_by_role("button", name="Add service").or_(
+        page.get_by_role("button", name="Add hub")
+    )
 
 
 def server_form(page: Page) -> None:
     """The server form: its limits, and the warning for an allow-list that admits everyone."""
-    page.get_by_role("button", name="Add service").click()
+    add_server_button(page).click()
     time.sleep(PAUSE * 2)
+    page.get_by_text("Modbus TCP", exact=True).click()
+    submit(page)
     page.locator("dialog-data-entry-flow input#name").fill("Gate controller link")
     field(page, "port").locator("input").fill("5031")
     field(page, "write_timeout").scroll_into_view_if_needed()
@@ -101,6 +110,54 @@ def server_form(page: Page) -> None:
     page.keyboard.press("Escape")
     time.sleep(PAUSE)
     remove_entry(page, "Gate controller link")
+
+
+def tls_certificates(page: Page) -> None:
+    """A TLS server with generated certificates, its device's roles, a client certificate."""
+    add_server_button(page).click()
+    time.sleep(PAUSE * 2)
+    dialog = page.locator("dialog-data-entry-flow")
+    dialog.get_by_text("Modbus/TCP Security").first.click()
+    submit(page)
+    dialog.locator("input#name").fill("Secure link")
+    field(page, "port").locator("input").fill("8802")
+    field(page, "tls_generate").locator("ha-switch").click()
+    submit(page)
+    dialog.get_by_role("button", name="Skip and finish").click()
+    time.sleep(PAUSE * 2)
+    device = page.locator("ha-config-sub-entry-row", has_text="Secure link").last
+    device.get_by_role("button", name="Change device or its rows").click()
+    time.sleep(PAUSE * 2)
+    dialog.get_by_text("Device settings").first.click()
+    time.sleep(PAUSE * 2)
+    field(page, "roles").locator("textarea").fill("Operator = read-write\nViewer = read")
+    submit(page)
+    close(page)
+    page.get_by_role("button", name="Add client certificate").click()
+    time.sleep(PAUSE * 2)
+    dialog.locator("input#name").fill("scada-viewer")
+    dialog.locator("input#role").fill("Viewer")
+    submit(page)
+    page.screenshot(path=SHOTS / "tls-certificates.png")
+    close(page)
+    remove_entry(page, "Secure link")
+
+
+def server_transport(page: Page) -> None:
+    """A new server: the transport choice, then the serial step submitted without a port.
+
+    On a host without a USB adapter nothing is preselected (a built-in ttyS is rarely the
+    RS485 adapter), so the field says so.
+    """
+    add_server_button(page).click()
+    time.sleep(PAUSE * 2)
+    page.screenshot(path=SHOTS / "server-transport.png")
+    page.get_by_text("Modbus RTU on a serial port").click()
+    submit(page)
+    submit(page)
+    field(page, "serial_port").scroll_into_view_if_needed()
+    page.screenshot(path=SHOTS / "server-serial-missing-port.png")
+    close(page)
 
 
 REMOVE_ENTRY_JS = """async (title) => {
@@ -169,6 +226,8 @@ def main() -> None:
         add_many(page)
         lock_row(page)
         server_form(page)
+        server_transport(page)
+        tls_certificates(page)
         browser.close()
 
 

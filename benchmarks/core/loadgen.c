@@ -48,6 +48,7 @@ typedef struct {
     uint64_t next_seq;
     uint64_t last_answered; /* seq + 1 of the newest request answered so far */
     int inflight;
+    int unit; /* this connection's unit id (--units spreads the connections over units) */
     slot_t slots[MAX_DEPTH];
     uint8_t rx[RX_SIZE];
     size_t rx_len;
@@ -57,9 +58,9 @@ typedef struct {
 
 static struct {
     const char *host;
-    int port, fc, qty, addr, conns, depth, unit;
+    int port, fc, qty, addr, conns, depth, unit, units;
     double warmup, duration, timeout;
-} cfg = {"127.0.0.1", 502, 3, 10, 1000, 1, 1, 1, 1.0, 4.0, 1.0};
+} cfg = {"127.0.0.1", 502, 3, 10, 1000, 1, 1, 1, 1, 1.0, 4.0, 1.0};
 
 static struct {
     uint64_t sent, ok, wrong, lost, stray, out_of_order, disconnects, framing_errors;
@@ -128,7 +129,7 @@ static void queue_request(conn_t *c, uint64_t t) {
     p[2] = p[3] = 0;
     p[4] = 0;
     p[5] = 6;
-    p[6] = (uint8_t)cfg.unit;
+    p[6] = (uint8_t)c->unit;
     p[7] = (uint8_t)cfg.fc;
     p[8] = (uint8_t)(cfg.addr >> 8);
     p[9] = (uint8_t)cfg.addr;
@@ -226,7 +227,9 @@ static void on_frame(conn_t *c, const uint8_t *f, size_t flen, uint64_t t) {
     else c->last_answered = match->seq + 1;
     match->used = 0;
     c->inflight--;
-    if (flen != expected_len || memcmp(f + 2, expected + 2, expected_len - 2) != 0) {
+    /* the expected frame has --unit in byte 6; this connection's unit is checked on its own */
+    if (flen != expected_len || memcmp(f + 2, expected + 2, 4) != 0 || f[6] != c->unit ||
+        memcmp(f + 7, expected + 7, expected_len - 7) != 0) {
         st.wrong++;
         return;
     }
@@ -293,7 +296,8 @@ static double percentile(double q) {
 static void usage(void) {
     fprintf(stderr,
             "usage: loadgen --port P [--host H] [--fc 3|4|1|2] [--qty Q] [--addr A] [--conns N]\n"
-            "               [--depth D] [--unit U] [--warmup S] [--duration S] [--timeout S]\n");
+            "               [--depth D] [--unit U] [--units N] [--warmup S] [--duration S]\n"
+            "               [--timeout S]   (--units N: connection i asks unit U + i %% N)\n");
     exit(2);
 }
 
@@ -310,6 +314,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--conns")) cfg.conns = atoi(v);
         else if (!strcmp(k, "--depth")) cfg.depth = atoi(v);
         else if (!strcmp(k, "--unit")) cfg.unit = atoi(v);
+        else if (!strcmp(k, "--units")) cfg.units = atoi(v);
         else if (!strcmp(k, "--warmup")) cfg.warmup = atof(v);
         else if (!strcmp(k, "--duration")) cfg.duration = atof(v);
         else if (!strcmp(k, "--timeout")) cfg.timeout = atof(v);
@@ -317,6 +322,7 @@ int main(int argc, char **argv) {
     }
     int regs = cfg.fc == 3 || cfg.fc == 4, bits = cfg.fc == 1 || cfg.fc == 2;
     if ((!regs && !bits) || cfg.qty < 1 || (regs && cfg.qty > 125) || (bits && cfg.qty > 2000) ||
+        cfg.units < 1 || cfg.unit < 0 || cfg.unit + cfg.units > 256 ||
         cfg.conns < 1 || cfg.depth < 1 || cfg.depth > MAX_DEPTH || cfg.addr < 0 ||
         cfg.addr + cfg.qty > 65536)
         usage();
@@ -326,7 +332,10 @@ int main(int argc, char **argv) {
     if (epfd < 0) die("epoll_create1");
     conn_t *conns = calloc((size_t)cfg.conns, sizeof *conns);
     if (!conns) die("calloc");
-    for (int i = 0; i < cfg.conns; i++) open_conn(&conns[i]);
+    for (int i = 0; i < cfg.conns; i++) {
+        conns[i].unit = cfg.unit + i % cfg.units;
+        open_conn(&conns[i]);
+    }
 
     uint64_t t0 = now_ns();
     uint64_t t_measure = t0 + (uint64_t)(cfg.warmup * 1e9);

@@ -1,6 +1,9 @@
-"""Modbus Server: Home Assistant as a Modbus TCP server."""
+"""Modbus Server: Home Assistant as a Modbus server (TCP, TLS, UDP, RTU over TCP or serial)."""
 
 from __future__ import annotations
+
+import shutil
+from functools import partial
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_PORT, Platform
@@ -18,36 +21,44 @@ from homeassistant.loader import async_get_integration
 
 from . import migration
 from .const import (
-    CONF_ALLOWED_CLIENTS,
-    CONF_BIND_ADDRESS,
-    CONF_IDLE_TIMEOUT,
-    CONF_MAX_CONNECTIONS,
-    CONF_MAX_CONNECTIONS_PER_HOST,
     CONF_READ_ONLY,
-    CONF_UNKNOWN_UNIT,
+    CONF_TLS_CERTIFICATE,
+    CONF_TLS_CLIENT_CA,
+    CONF_TLS_KEY,
+    CONF_TLS_NULL_ROLE,
     CONF_WRITE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS_PER_HOST,
-    DEFAULT_UNKNOWN_UNIT,
+    DEFAULT_TLS_NULL_ROLE,
     DEFAULT_WRITE_TIMEOUT,
     DOMAIN,
     ISSUE_PERMISSION_DENIED,
     LOGGER,
     SUBENTRY_DEVICE,
+    TRANSPORT_TLS,
 )
 from .device_rules import units_text
-from .helpers import bind_error_key, bind_hosts, entry_signature
+from .expiry import async_setup_certificate_expiry, expiry_issue_ids
+from .helpers import entry_signature
 from .issues import async_setup_missing_entities_check, async_update_missing_entities_issue
-from .modbus import Server, UnknownUnit
+from .modbus import Rights
 from .models import ModbusServerConfigEntry, ModbusServerData, signal_tables
 from .monitor import ServerMonitor
 from .owned import OWNED_PLATFORMS, OwnedStore
 from .panel import async_setup_panel
 from .panel.activity import ServerActivity, activity_of_server
+from .pki import CertificateDownloadView, entry_folder
 from .registermap import MapValidationError
 from .renames import async_follow_renames, renamed_rows
 from .runtime import DeviceRuntime, DeviceSettings, ServerRuntime, compile_table
 from .services import async_setup_services
 from .table_store import TableStore, async_get_table_store, forget_table_store
+from .transports import (
+    MODELS,
+    Listener,
+    build_listener,
+    start_error_key,
+    tls_context,
+    transport_of,
+)
 
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -57,6 +68,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions and the table view."""
     async_setup_services(hass)
     await async_setup_panel(hass)
+    hass.http.register_view(CertificateDownloadView())
     return True
 
 
@@ -83,17 +95,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         )
         for subentry in entry.get_subentries_of_type(SUBENTRY_DEVICE)
     ]
-    server = Server(
-        host=bind_hosts(data[CONF_BIND_ADDRESS]),
-        port=int(data[CONF_PORT]),
-        unknown_unit=UnknownUnit(data.get(CONF_UNKNOWN_UNIT, DEFAULT_UNKNOWN_UNIT)),
-        max_connections=int(data[CONF_MAX_CONNECTIONS]),
-        max_connections_per_host=int(
-            data.get(CONF_MAX_CONNECTIONS_PER_HOST, DEFAULT_MAX_CONNECTIONS_PER_HOST)
-        ),
-        idle_timeout=float(data[CONF_IDLE_TIMEOUT]) or None,
-        allowed_clients=data.get(CONF_ALLOWED_CLIENTS) or None,
-    )
+    listener = await _async_build_listener(hass, entry)
+    server = listener.server
     runtime = ServerRuntime(server)
     try:
         for device in runtimes:
@@ -108,10 +111,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
     entry.async_on_unload(runtime.async_stop)
     issue_id = f"{ISSUE_PERMISSION_DENIED}_{entry.entry_id}"
     try:
-        await server.start()
+        await listener.start()
     except OSError as err:
-        placeholders = {"name": entry.title, "port": str(data[CONF_PORT]), "error": str(err)}
-        key = bind_error_key(err)
+        placeholders = {
+            "name": entry.title,
+            "port": str(data.get(CONF_PORT, "")),
+            "where": listener.where,
+            "error": str(err),
+        }
+        key = start_error_key(listener.transport, err)
         if key == "permission_denied":
             ir.async_create_issue(
                 hass,
@@ -135,16 +143,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         ) from err
     ir.async_delete_issue(hass, DOMAIN, issue_id)
 
-    monitor = ServerMonitor(hass, server, entry.entry_id)
+    monitor = ServerMonitor(hass, listener, entry.entry_id)
     entry.runtime_data = ModbusServerData(
         server=server,
+        listener=listener,
         runtime=runtime,
         tables=tables,
         monitor=monitor,
         signature=entry_signature(entry),
     )
-    # From here on a failure must not leave the port bound.
-    entry.async_on_unload(server.stop)
+    # From here on a failure must not leave the port bound (or the serial line open).
+    entry.async_on_unload(listener.stop)
     entry.async_on_unload(monitor.async_start())
     entry.async_on_unload(activity.async_follow_writes(hass, entry.entry_id, runtime))
 
@@ -154,7 +163,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         identifiers={(DOMAIN, entry.entry_id)},
         name=entry.title,
         manufacturer="Home Assistant",
-        model="Modbus TCP server",
+        model=MODELS[listener.transport],
         sw_version=version,
     )
     for device in runtimes:
@@ -172,8 +181,34 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         )
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
-    LOGGER.debug("%s listening on %s", entry.title, server.addresses)
+    if transport_of(data) == TRANSPORT_TLS:
+        entry.async_on_unload(async_setup_certificate_expiry(hass, entry))
+    else:
+        for issue_id in expiry_issue_ids(entry.entry_id):  # no longer TLS: nothing expires
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+    LOGGER.debug("%s serving on %s", entry.title, listener.where)
     return True
+
+
+async def _async_build_listener(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> Listener:
+    """The entry's transport, not started (ConfigEntryError: its settings cannot run)."""
+    data = entry.data
+    try:
+        tls = None
+        if transport_of(data) == TRANSPORT_TLS:
+            tls = await hass.async_add_executor_job(
+                tls_context,
+                data[CONF_TLS_CERTIFICATE],
+                data[CONF_TLS_KEY],
+                data[CONF_TLS_CLIENT_CA],
+            )
+        return build_listener(data, tls)
+    except (OSError, ValueError, KeyError) as err:  # ssl.SSLError is an OSError
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_transport",
+            translation_placeholders={"name": entry.title, "error": str(err)},
+        ) from err
 
 
 async def _async_build_device(
@@ -204,6 +239,7 @@ async def _async_build_device(
             write_timeout=float(entry.data.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
             entry_id=entry.entry_id,
             wrap_read=lambda on_read: activity.device(device_id).recording(on_read),
+            tls_null_role=_tls_null_role(entry),
         )
     except (MapValidationError, ValueError, KeyError) as err:
         errors = err.errors if isinstance(err, MapValidationError) else [err]
@@ -215,6 +251,13 @@ async def _async_build_device(
                 "errors": "; ".join(str(e) for e in errors),
             },
         ) from err
+
+
+def _tls_null_role(entry: ModbusServerConfigEntry) -> Rights | None:
+    """A TLS server's NULL-role rights; None for every other transport (no role checks)."""
+    if transport_of(entry.data) != TRANSPORT_TLS:
+        return None
+    return Rights(entry.data.get(CONF_TLS_NULL_ROLE, DEFAULT_TLS_NULL_ROLE))
 
 
 async def _async_apply_device(
@@ -359,12 +402,15 @@ async def async_unload_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry
     """Unload the entities, then stop the server: every client is closed, the port is free."""
     unload_ok = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unload_ok:
-        await entry.runtime_data.server.stop()
+        await entry.runtime_data.listener.stop()
     return unload_ok
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> None:
-    """Forget the entry's tables and repair issues."""
+    """Forget the entry's tables, repair issues and issued certificate files (keys among them)."""
+    await hass.async_add_executor_job(
+        partial(shutil.rmtree, entry_folder(hass, entry.entry_id), ignore_errors=True)
+    )
     await (await async_get_table_store(hass, entry.entry_id)).async_remove()
     forget_table_store(hass, entry.entry_id)
     for issue in list(ir.async_get(hass).issues.values()):

@@ -527,6 +527,9 @@ class Bridge:
                 "entry_id": self.entry_id,
                 "client": None if client is None else client.host,
                 "client_port": None if client is None else client.port,
+                # TLS: who the client's certificate says it is (None: plain TCP, or no role)
+                "client_subject": None if client is None else client.subject,
+                "client_role": None if client is None else client.role,
                 "unit_id": None if request is None else request.unit_id,
                 "area": str(point.area),
                 "address": point.address,

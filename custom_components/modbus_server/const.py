@@ -20,6 +20,34 @@ CONF_MAX_CONNECTIONS_PER_HOST: Final = "max_connections_per_host"
 CONF_WRITE_TIMEOUT: Final = "write_timeout"
 """Seconds a client's write may take (its service calls) before it is answered 06."""
 
+# Transports
+CONF_TRANSPORT: Final = "transport"
+TRANSPORT_TCP: Final = "tcp"
+TRANSPORT_UDP: Final = "udp"
+TRANSPORT_RTU_OVER_TCP: Final = "rtu_over_tcp"
+TRANSPORT_RTU_OVER_TCP_DIAL: Final = "rtu_over_tcp_dial"
+TRANSPORT_SERIAL: Final = "serial"
+TRANSPORT_TLS: Final = "tls"
+CONF_SERIAL_PORT: Final = "serial_port"
+CONF_BAUDRATE: Final = "baudrate"
+CONF_PARITY: Final = "parity"
+CONF_STOPBITS: Final = "stopbits"
+CONF_TURNAROUND: Final = "turnaround_delay"
+CONF_GATEWAY_HOST: Final = "gateway_host"
+CONF_GATEWAY_PORT: Final = "gateway_port"
+
+# TLS
+CONF_TLS_CERTIFICATE: Final = "tls_certificate"
+CONF_TLS_KEY: Final = "tls_key"
+CONF_TLS_CLIENT_CA: Final = "tls_client_ca"
+CONF_TLS_NULL_ROLE: Final = "tls_null_role"
+CONF_TLS_CA_KEY: Final = "tls_ca_key"
+"""Server: the private key (PEM) of the CA the integration generated, to issue more certificates."""
+DEFAULT_TLS_NULL_ROLE: Final = "read"
+"""What a client certificate without a role may do on every device (MB-TCP-Security R-23)."""
+SUBENTRY_CLIENT_CERTIFICATE: Final = "client_certificate"
+"""A flow (no stored subentry) that issues a client certificate from the generated CA."""
+
 BIND_ALL_IPV4: Final = "0.0.0.0"
 BIND_ALL_IPV6: Final = "::"
 BIND_ALL: Final = "all"
@@ -34,6 +62,23 @@ DEFAULT_MAX_CONNECTIONS_PER_HOST: Final = 8
 DEFAULT_WRITE_TIMEOUT: Final = 5.0
 DEFAULT_UNMAPPED: Final = "error"
 
+# Transport choices (entry.data[CONF_TRANSPORT]; a missing key means TCP, as older entries are).
+# rtu_over_tcp: we listen and the gateway connects; rtu_over_tcp_dial: we dial the gateway.
+TRANSPORTS: Final = (
+    TRANSPORT_TCP,
+    TRANSPORT_UDP,
+    TRANSPORT_RTU_OVER_TCP,
+    TRANSPORT_RTU_OVER_TCP_DIAL,
+    TRANSPORT_SERIAL,
+    TRANSPORT_TLS,
+)
+DEFAULT_TLS_PORT: Final = 802
+DEFAULT_BAUDRATE: Final = 9600
+DEFAULT_PARITY: Final = "E"
+DEFAULT_STOPBITS: Final = 1
+DEFAULT_GATEWAY_PORT: Final = 8899
+"""The EW11's (and many gateways') default TCP port."""
+
 # Config entry version 2: a server owns devices (subentries), each with its table (table_store).
 SUBENTRY_DEVICE: Final = "device"
 CONF_UNIT_IDS: Final = "unit_ids"
@@ -45,6 +90,8 @@ CONF_STALE_AFTER: Final = "stale_after"
 
 Device: None or 0 is off. Row: None (or missing) inherits the device's, 0 is never stale."""
 CONF_IDENTIFICATION: Final = "identification"
+CONF_ROLES: Final = "roles"
+"""Device: {role name: Rights value} for TLS clients; a role not listed has no rights."""
 """Device: FC43 objects that override the defaults (vendor_name, product_code, ...)."""
 DEFAULT_UNKNOWN_UNIT: Final = "exception"
 
@@ -98,6 +145,10 @@ RESULT_TIMEOUT: Final = "timeout"
 # Repairs.
 ISSUE_PERMISSION_DENIED: Final = "permission_denied"
 ISSUE_MISSING_ENTITIES: Final = "missing_entities"
+ISSUE_CERTIFICATE_EXPIRES: Final = "certificate_expires"
+ISSUE_CERTIFICATE_EXPIRED: Final = "certificate_expired"
+CERTIFICATE_WARN_DAYS: Final = 30
+"""Days before a TLS server certificate expires that its repair issue is raised."""
 
 # Diagnostic entities refresh this often (seconds).
 MONITOR_INTERVAL: Final = 5.0

@@ -16,11 +16,13 @@ from homeassistant.const import CONF_NAME
 from .const import (
     CONF_IDENTIFICATION,
     CONF_READ_ONLY,
+    CONF_ROLES,
     CONF_STALE_AFTER,
     CONF_UNIT_IDS,
     CONF_UNMAPPED,
     DEFAULT_UNMAPPED,
 )
+from .modbus import Rights
 
 MAX_UNIT_ID = 255
 IDENTIFICATION_FIELDS = ("vendor_name", "product_code", "model_name", "revision")
@@ -45,6 +47,7 @@ def device_data(
     read_only: bool = False,
     stale_after: float | None = None,
     identification: Mapping[str, str] | None = None,
+    roles: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The data of a device subentry."""
     return {
@@ -54,7 +57,45 @@ def device_data(
         CONF_READ_ONLY: read_only,
         CONF_STALE_AFTER: stale_after,
         CONF_IDENTIFICATION: dict(identification or {}),
+        CONF_ROLES: dict(roles or {}),
     }
+
+
+RIGHTS_WORDS: Mapping[str, Rights] = {
+    "none": Rights.NONE,
+    "read": Rights.READ,
+    "read-write": Rights.READ_WRITE,
+    "readwrite": Rights.READ_WRITE,
+    "read/write": Rights.READ_WRITE,
+    "rw": Rights.READ_WRITE,
+}
+"""What a roles line may say after '=' (case does not matter)."""
+
+
+def parse_roles(text: str) -> tuple[dict[str, str], list[str]]:
+    """Roles typed one a line as 'Operator = read-write'; returns (role -> rights, bad lines).
+
+    A role is the exact text of a client certificate's role extension (case matters, as it
+    does there); rights are none, read or read-write. A role listed twice is a bad line.
+    """
+    roles: dict[str, str] = {}
+    invalid: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        role, sep, word = line.rpartition("=")
+        role = role.strip()
+        rights = RIGHTS_WORDS.get(word.strip().lower())
+        if not sep or not role or rights is None or role in roles:
+            invalid.append(line.strip())
+            continue
+        roles[role] = rights.value
+    return roles, invalid
+
+
+def format_roles(roles: Mapping[str, str]) -> str:
+    """The roles text of the device form (the inverse of `parse_roles`)."""
+    return "\n".join(f"{role} = {rights}" for role, rights in roles.items())
 
 
 def parse_unit_ids(text: str) -> tuple[list[int], list[str]]:

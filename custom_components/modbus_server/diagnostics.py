@@ -5,23 +5,34 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_TLS_CA_KEY, CONF_TLS_CERTIFICATE, CONF_TLS_CLIENT_CA, CONF_TLS_KEY
 from .models import ModbusServerConfigEntry
 from .registermap import export_json
+from .tls_pem import describe_certificates
+
+TO_REDACT = {CONF_TLS_KEY, CONF_TLS_CA_KEY}
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: ModbusServerConfigEntry
 ) -> dict[str, Any]:
-    """Everything needed to understand what a client sees; no secrets exist to redact.
+    """What explains what a client sees; the TLS private keys (server, generated CA) redacted.
 
     Client addresses are shown: on a Modbus network they are what one debugs with.
+    Certificates are shown as their subjects and expiry, not as PEM.
     """
     runtime = entry.runtime_data
     server = runtime.server
+    settings = async_redact_data(dict(entry.data), TO_REDACT)
+    for key in (CONF_TLS_CERTIFICATE, CONF_TLS_CLIENT_CA):
+        if key in settings:
+            settings[key] = describe_certificates(str(settings[key]))
     return {
-        "settings": dict(entry.data),
+        "settings": settings,
+        "transport": runtime.listener.diagnostics(),
         "listening": [list(address) for address in server.addresses],
         "devices": {
             device_id: {
@@ -40,8 +51,8 @@ async def async_get_config_entry_diagnostics(
             }
             for device_id, device in runtime.devices.items()
         },
-        "counters": server.stats.as_dict(),
-        "connections": [client.as_dict() for client in server.connections],
+        "counters": runtime.listener.stats.as_dict(),
+        "connections": [client.as_dict() for client in runtime.listener.connections],
         "monitor": {
             "requests_per_minute": runtime.monitor.snapshot.requests_per_minute,
             "last_client": runtime.monitor.snapshot.last_client,

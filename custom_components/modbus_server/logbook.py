@@ -3,7 +3,9 @@
 The bridge fires `modbus_server_write` once the service call returned, with the call's
 `Context` and the time the call started, so the logbook links the entity's state change to
 this event; describing the event turns it into a readable line on that entity ("written by
-Modbus client 10.0.0.5 (unit 1): HR 100 = 21.5") instead of an anonymous change. A write
+Modbus client 10.0.0.5 (unit 1): HR 100 = 21.5"; over TLS with the certificate's subject and
+role: "Modbus client 10.0.0.5 [CN=plc-1, role Operator] (unit 1)") instead of an anonymous
+change. A write
 whose call failed or outlived the write deadline says so ("write by ... failed", "... timed
 out"): the audit trail never shows it as written. Modelled on core's `homekit/logbook.py`.
 
@@ -43,6 +45,9 @@ def describe_write(data: Mapping[str, Any]) -> str:
     """The logbook message of one `modbus_server_write` event's data."""
     client = data.get("client")
     who = "a Modbus client" if client is None else f"Modbus client {client}"
+    if data.get("client_subject"):  # TLS: the certificate's subject and role
+        role = data.get("client_role")
+        who += f" [{data['client_subject']}, role {role or 'none (NULL role)'}]"
     if data.get("unit_id") is not None:
         who += f" (unit {data['unit_id']})"
     try:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .monitor import ServerMonitor
     from .runtime import DeviceRuntime, ServerRuntime
     from .table_store import TableStore
+    from .transports import Listener
 
 type ModbusServerConfigEntry = ConfigEntry[ModbusServerData]
 
@@ -44,6 +45,9 @@ class ModbusServerData:
     """Everything a running server entry holds (entry.runtime_data)."""
 
     server: Server
+    """Dispatches requests to the devices (and listens itself for TCP and TLS)."""
+    listener: Listener
+    """The running transport: start/stop, where, counters, its diagnostics."""
     runtime: ServerRuntime
     tables: TableStore
     monitor: ServerMonitor

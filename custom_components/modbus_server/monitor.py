@@ -6,16 +6,31 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 
 from .const import DOMAIN, MONITOR_INTERVAL
-from .modbus import Server
+from .modbus.stats import ClientInfo, ServerStats
 
 RATE_WINDOW = 60.0
 """Requests per minute are measured over this many seconds."""
+
+
+class Sampled(Protocol):
+    """What the monitor samples: a `Server`, or a `transports.Listener` of any transport."""
+
+    @property
+    def stats(self) -> ServerStats:
+        """Counters of all clients, past and present."""
+        ...
+
+    @property
+    def connections(self) -> list[ClientInfo]:
+        """The clients now."""
+        ...
 
 
 @dataclass(slots=True)
@@ -34,7 +49,7 @@ class ServerMonitor:
     """Samples the server's counters every few seconds and tells the entities."""
 
     hass: HomeAssistant
-    server: Server
+    server: Sampled
     entry_id: str
     snapshot: Snapshot = field(default_factory=Snapshot)
     _samples: deque[tuple[float, int]] = field(default_factory=deque)

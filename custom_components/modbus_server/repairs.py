@@ -38,7 +38,7 @@ class PortRepairFlow(RepairsFlow):
         taken = {
             int(other.data[CONF_PORT])
             for other in self.hass.config_entries.async_entries(DOMAIN)
-            if other.entry_id != entry.entry_id
+            if other.entry_id != entry.entry_id and CONF_PORT in other.data
         }
         errors: dict[str, str] = {}
         if user_input is not None:

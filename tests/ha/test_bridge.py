@@ -235,6 +235,8 @@ async def test_write_event_and_context(hass: HomeAssistant) -> None:
         "entry_id": "E1",
         "client": None,  # called outside a server: no client
         "client_port": None,
+        "client_subject": None,  # TLS only: the client certificate's subject and role
+        "client_role": None,
         "unit_id": None,
         "area": "holding_register",
         "address": 7,

@@ -27,7 +27,7 @@ from .conftest import find_free_port, point_data, point_subentry, server_data
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-FLOW = "custom_components.modbus_server.config_flow"
+FLOW = "custom_components.modbus_server.server_form"
 
 
 def form_input(port: int, **overrides: Any) -> dict[str, Any]:
@@ -53,13 +53,27 @@ def reconfigure_input(port: int, **overrides: Any) -> dict[str, Any]:
     return data
 
 
+async def start_tcp_flow(hass: HomeAssistant) -> Any:
+    """A new server: the transport choice, then the TCP form."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["step_id"] == "user"
+    return await hass.config_entries.flow.async_configure(result["flow_id"], {"transport": "tcp"})
+
+
+async def start_tcp_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    """Reconfigure a server: the transport choice (TCP kept), then the TCP form."""
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    return await hass.config_entries.flow.async_configure(result["flow_id"], {"transport": "tcp"})
+
+
 # --- server entry: user step --------------------------------------------------------------
 
 
 async def test_user_creates_entry_after_a_real_test_bind(hass: HomeAssistant, port: int) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "tcp"
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -72,6 +86,7 @@ async def test_user_creates_entry_after_a_real_test_bind(hass: HomeAssistant, po
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Plant"
     assert result["data"] == {
+        "transport": "tcp",
         CONF_NAME: "Plant",
         "bind_address": "127.0.0.1",
         CONF_PORT: port,
@@ -107,7 +122,7 @@ async def test_user_creates_entry_after_a_real_test_bind(hass: HomeAssistant, po
 
 async def test_user_form_suggests_a_free_port(hass: HomeAssistant) -> None:
     with patch(f"{FLOW}.next_free_port", return_value=1502) as finder:
-        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await start_tcp_flow(hass)
     finder.assert_called_once()
     assert finder.call_args.args[1] == 502
     port_key = next(key for key in result["data_schema"].schema if key == CONF_PORT)
@@ -116,7 +131,7 @@ async def test_user_form_suggests_a_free_port(hass: HomeAssistant) -> None:
 
 async def test_user_form_falls_back_to_502_without_free_port(hass: HomeAssistant) -> None:
     with patch(f"{FLOW}.next_free_port", return_value=None):
-        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await start_tcp_flow(hass)
     port_key = next(key for key in result["data_schema"].schema if key == CONF_PORT)
     assert port_key.default() == 502
 
@@ -133,7 +148,7 @@ async def test_user_form_suggests_an_unprivileged_port_without_root(
         real_bind(address, port)
 
     with patch("custom_components.modbus_server.helpers.try_bind", side_effect=bind):
-        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await start_tcp_flow(hass)
     port_key = next(key for key in result["data_schema"].schema if key == CONF_PORT)
     assert port_key.default() >= 5020
     assert port_key.default() == next_free_port("0.0.0.0", 5020)
@@ -142,7 +157,7 @@ async def test_user_form_suggests_an_unprivileged_port_without_root(
 async def test_port_in_use_is_refused_and_the_next_free_port_suggested(
     hass: HomeAssistant, port: int
 ) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
@@ -165,7 +180,7 @@ async def test_port_in_use_is_refused_and_the_next_free_port_suggested(
 
 
 async def test_permission_denied_suggests_an_unprivileged_port(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     with (
         patch(f"{FLOW}.try_bind", side_effect=OSError(errno.EACCES, "denied")),
         patch(f"{FLOW}.next_free_port", return_value=5020) as finder,
@@ -177,7 +192,7 @@ async def test_permission_denied_suggests_an_unprivileged_port(hass: HomeAssista
 
 
 async def test_no_free_port_to_suggest(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     with (
         patch(f"{FLOW}.try_bind", side_effect=OSError(errno.EADDRINUSE, "in use")),
         patch(f"{FLOW}.next_free_port", return_value=None),
@@ -188,7 +203,7 @@ async def test_no_free_port_to_suggest(hass: HomeAssistant) -> None:
 
 
 async def test_address_not_of_this_host_is_shown_on_bind_address(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     # 192.0.2.1 (TEST-NET-1) is no address of this machine: a real bind fails.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], form_input(find_free_port(), bind_address="192.0.2.1")
@@ -197,7 +212,7 @@ async def test_address_not_of_this_host_is_shown_on_bind_address(hass: HomeAssis
 
 
 async def test_other_bind_errors(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     with patch(f"{FLOW}.try_bind", side_effect=OSError(errno.EINVAL, "invalid")):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], form_input(find_free_port())
@@ -206,7 +221,7 @@ async def test_other_bind_errors(hass: HomeAssistant) -> None:
 
 
 async def test_invalid_bind_address_and_allow_list(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         form_input(
@@ -225,7 +240,7 @@ async def test_invalid_bind_address_and_allow_list(hass: HomeAssistant) -> None:
 
 async def test_two_entries_cannot_share_a_port(hass: HomeAssistant, port: int) -> None:
     MockConfigEntry(domain=DOMAIN, title="Other", data=server_data(port)).add_to_hass(hass)
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], form_input(port, bind_address="all")
     )
@@ -236,7 +251,7 @@ async def test_two_entries_cannot_share_a_port(hass: HomeAssistant, port: int) -
 async def test_bind_all_interfaces(hass: HomeAssistant) -> None:
     port = next_free_port("all", find_free_port())
     assert port is not None
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], form_input(port, bind_address="all", name="  ")
     )
@@ -261,8 +276,8 @@ async def test_reconfigure_keeps_the_table_and_reloads_once(hass: HomeAssistant,
     assert await hass.config_entries.async_setup(entry.entry_id)
     old_runtime = entry.runtime_data
 
-    result = await entry.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure"
+    result = await start_tcp_reconfigure(hass, entry)
+    assert result["step_id"] == "tcp"
     # Same address and port: the running server holds it, no bind test must fail.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input(port, name="Plant 2", read_only=True)
@@ -283,7 +298,7 @@ async def test_reconfigure_to_a_taken_port(hass: HomeAssistant, port: int) -> No
     entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(port))
     entry.add_to_hass(hass)
     other = find_free_port()
-    result = await entry.start_reconfigure_flow(hass)
+    result = await start_tcp_reconfigure(hass, entry)
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", other))
         blocker.listen()
@@ -298,13 +313,13 @@ async def test_reconfigure_a_failed_server_sets_it_up_again(hass: HomeAssistant,
     entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(502))
     entry.add_to_hass(hass)
     with patch(
-        "custom_components.modbus_server.Server.start",
+        "custom_components.modbus_server.transports.Server.start",
         side_effect=OSError(errno.EACCES, "Permission denied"),
     ):
         await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state.name == "SETUP_ERROR"
 
-    result = await entry.start_reconfigure_flow(hass)
+    result = await start_tcp_reconfigure(hass, entry)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input(port)
     )
@@ -323,7 +338,7 @@ async def test_reconfigure_to_another_bind_address_on_the_same_port(
     entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(port))
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    result = await entry.start_reconfigure_flow(hass)
+    result = await start_tcp_reconfigure(hass, entry)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input(port, bind_address="0.0.0.0")
     )
@@ -341,7 +356,7 @@ async def test_a_further_server_is_offered_an_unused_name(hass: HomeAssistant) -
         MockConfigEntry(domain=DOMAIN, title=title, data=server_data(find_free_port())).add_to_hass(
             hass
         )
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     name_key = next(key for key in result["data_schema"].schema if key == CONF_NAME)
     assert name_key.default() == "Modbus Server 3"
 
@@ -350,7 +365,7 @@ async def test_a_further_server_is_offered_an_unused_name(hass: HomeAssistant) -
 
 
 async def test_new_fields_default_and_are_stored(hass: HomeAssistant, port: int) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     schema = {str(key): key for key in result["data_schema"].schema}
     assert schema["max_connections_per_host"].default() == 8
     assert schema["write_timeout"].default() == 5.0
@@ -366,7 +381,7 @@ async def test_new_fields_default_and_are_stored(hass: HomeAssistant, port: int)
 
 
 async def test_connections_per_host_above_the_maximum_is_refused(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         form_input(find_free_port(), max_connections=4, max_connections_per_host=5),
@@ -375,7 +390,7 @@ async def test_connections_per_host_above_the_maximum_is_refused(hass: HomeAssis
 
 
 async def test_write_timeout_outside_its_range_is_refused_by_the_form(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     with pytest.raises(InvalidData):
         await hass.config_entries.flow.async_configure(
             result["flow_id"], form_input(find_free_port(), write_timeout=0.1)
@@ -389,7 +404,7 @@ async def test_reconfigure_an_entry_stored_without_the_new_fields(
     entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(port))
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    result = await entry.start_reconfigure_flow(hass)
+    result = await start_tcp_reconfigure(hass, entry)
     schema = {str(key): key for key in result["data_schema"].schema}
     assert schema["max_connections_per_host"].default() == 8
     assert schema["write_timeout"].default() == 5.0
@@ -401,7 +416,7 @@ async def test_name_longer_than_a_device_identification_object_is_refused(
     hass: HomeAssistant, port: int, name: str, refused: bool
 ) -> None:
     """244 UTF-8 bytes fit one FC43 object; 123 x 'Ä' are 246."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], form_input(port, name=name)
     )
@@ -453,7 +468,7 @@ async def test_a_long_entry_title_is_cut_at_a_character_in_device_identification
 
 
 async def test_ipv4_mapped_allow_list_entries_become_ipv4(hass: HomeAssistant, port: int) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
         form_input(port, allowed_clients=["::ffff:127.0.0.1", "::ffff:10.1.2.0/120", "fd00::/8"]),
@@ -475,7 +490,7 @@ async def test_ipv4_mapped_allow_list_entries_become_ipv4(hass: HomeAssistant, p
 async def test_a_catch_all_allow_list_entry_must_be_confirmed(
     hass: HomeAssistant, port: int, everyone: str
 ) -> None:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await start_tcp_flow(hass)
     submitted = form_input(port, allowed_clients=["10.0.0.5", everyone])
     result = await hass.config_entries.flow.async_configure(result["flow_id"], submitted)
     assert result["type"] is FlowResultType.FORM
@@ -501,7 +516,7 @@ async def test_reconfigure_keeps_a_confirmed_catch_all_without_asking_again(
         domain=DOMAIN, title="Plant", data=server_data(port, allowed_clients=["0.0.0.0/0"])
     )
     entry.add_to_hass(hass)
-    result = await entry.start_reconfigure_flow(hass)
+    result = await start_tcp_reconfigure(hass, entry)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input(port, allowed_clients=["0.0.0.0/0"])
     )

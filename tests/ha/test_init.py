@@ -116,7 +116,7 @@ async def test_bind_failures_at_setup_are_named_as_in_the_form(
     entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(port))
     entry.add_to_hass(hass)
     failure = OSError(code, "bind failed")
-    with patch("custom_components.modbus_server.Server.start", side_effect=failure):
+    with patch("custom_components.modbus_server.transports.Server.start", side_effect=failure):
         await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert entry.error_reason_translation_key == reason
@@ -129,7 +129,7 @@ async def test_permission_denied_raises_repair_issue(
     entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(port))
     entry.add_to_hass(hass)
     denied = OSError(errno.EACCES, "Permission denied")
-    with patch("custom_components.modbus_server.Server.start", side_effect=denied):
+    with patch("custom_components.modbus_server.transports.Server.start", side_effect=denied):
         await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_ERROR
     issue = issue_registry.async_get_issue(DOMAIN, f"permission_denied_{entry.entry_id}")

@@ -27,7 +27,7 @@ async def test_fix_flow_moves_the_server_to_a_free_port(
     entry = MockConfigEntry(domain=DOMAIN, title="Plant", data=server_data(502))
     entry.add_to_hass(hass)
     with patch(
-        "custom_components.modbus_server.Server.start",
+        "custom_components.modbus_server.transports.Server.start",
         side_effect=OSError(errno.EACCES, "Permission denied"),
     ):
         await hass.config_entries.async_setup(entry.entry_id)

@@ -15,16 +15,41 @@ from custom_components.modbus_server.const import (
     CONF_WRITE_MODE,
     SERVICE_EXPORT_REGISTER_MAP,
     SERVICE_SET_VALUE,
+    TRANSPORTS,
     WRITE_MODES,
 )
 from custom_components.modbus_server.flows.row import ATTRIBUTE_STATE
+from custom_components.modbus_server.modbus import Rights
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.planning import ADVANCED_FIELDS, POINT_FIELDS
 from custom_components.modbus_server.registermap import ByteOrder, DataType, WordOrder
 from custom_components.modbus_server.sensor import SENSORS
+from custom_components.modbus_server.server_form import server_schema, transport_schema
 from custom_components.modbus_server.services import EXPORT_SCHEMA, SET_VALUE_SCHEMA
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "modbus_server"
+
+
+TRANSPORT_ERRORS = {
+    "invalid_gateway_host",
+    "serial_port_required",
+    "serial_port_missing",
+    "serial_port_busy",
+    "serial_permission_denied",
+    "not_a_serial_port",
+    "serial_cannot_open",
+    "serial_port_configured",
+    "turnaround_too_short",
+    "pem_required",
+    "pem_file_missing",
+    "invalid_certificate",
+    "invalid_key",
+    "key_encrypted",
+    "key_mismatch",
+    "invalid_client_ca",
+    "tls_unusable",
+}
+"""Errors of the transport fields (serial port, gateway, TLS PEM) in the server form."""
 
 
 def strings() -> dict:  # type: ignore[type-arg]
@@ -49,6 +74,7 @@ def test_every_error_and_abort_key_is_translated() -> None:
         "per_host_above_max",
         "allowed_clients_everyone",
         "confirm_allowed_everyone",
+        *TRANSPORT_ERRORS,
     }
     point = data["config_subentries"]["point"]
     for field in (*POINT_FIELDS, *ADVANCED_FIELDS, "base"):
@@ -80,6 +106,7 @@ def test_every_error_and_abort_key_is_translated() -> None:
         "other_answers_every",
         "any_unit_needs_single",
         "no_rows_selected",
+        "invalid_roles",
     } | set(point["error"]) == set(device["error"])
     assert {"no_rows", "rows_deleted", "row_changed", "no_area"} <= set(device["abort"])
     # the write mode and staleness are row settings, not point fields: no validation error
@@ -104,11 +131,21 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
         "cannot_bind",
         "invalid_value",
         "not_owned_point",
+        "invalid_transport",
+        "serial_port_missing",
+        "serial_port_busy",
+        "serial_permission_denied",
+        "serial_cannot_open",
     }
-    assert set(data["issues"]) == {"permission_denied", "missing_entities"}
+    assert set(data["issues"]) == {
+        "permission_denied",
+        "missing_entities",
+        "certificate_expires",
+        "certificate_expired",
+    }
     fix_flow = data["issues"]["permission_denied"]["fix_flow"]
     assert set(fix_flow["step"]) == {"port"}
-    assert set(fix_flow["error"]) == set(data["config"]["error"]) - {
+    assert set(fix_flow["error"]) == set(data["config"]["error"]) - TRANSPORT_ERRORS - {
         "invalid_bind_address",
         "invalid_allowed_clients",
         "name_too_long",
@@ -166,6 +203,7 @@ def test_every_selector_option_is_translated() -> None:
     assert options["word_order"] == {str(order) for order in WordOrder}
     assert options["byte_order"] == {str(order) for order in ByteOrder}
     assert options[CONF_WRITE_MODE] == set(WRITE_MODES)
+    assert options["tls_null_role"] == {str(rights) for rights in Rights}
     attributes = {a for d in supported_domains() for a in get_binding(d).attributes()}  # type: ignore[union-attr]
     assert options["attribute"] == {ATTRIBUTE_STATE} | attributes
 
@@ -201,3 +239,17 @@ def test_every_form_section_has_the_header_the_frontend_shows() -> None:
     assert found
     for key, section in found:
         assert isinstance(section.get("name"), str), f"section {key} has no name"
+
+
+def test_every_field_of_every_transport_form_is_labelled_and_described() -> None:
+    steps = strings()["config"]["step"]
+    assert strings()["selector"]["transport"]["options"].keys() == set(TRANSPORTS)
+    for step in ("user", "reconfigure"):
+        assert set(transport_schema("tcp").schema) == set(steps[step]["data"])
+    for transport in TRANSPORTS:
+        for first_device in (True, False):
+            fields = {
+                str(key) for key in server_schema(transport, {}, first_device=first_device).schema
+            }
+            assert fields <= set(steps[transport]["data"]), transport
+            assert fields <= set(steps[transport]["data_description"]), transport

@@ -76,6 +76,22 @@ async def test_reads_go_to_the_area_of_the_function_code(
         await client.close()
 
 
+async def test_bits_kept_one_byte_each_are_served_from_a_bytearray_slice(
+    memory: Memory,
+) -> None:
+    """A callback may keep a bit area as a bytearray (libmodbus's layout): its slice is served."""
+    bits = bytearray((i ^ (i >> 3)) & 1 for i in range(3000))
+
+    def on_read(request: Request, area: Area, address: int, count: int) -> bytearray:
+        return bits[address : address + count]
+
+    async with memory_server(memory, on_read=on_read) as server:
+        client = await RawClient.connect(server.port)
+        response = await client.request(P.encode_read_request(1, 1000, 2000))
+        assert P.decode_read_bits_response(response, 2000) == [bool(b) for b in bits[1000:3000]]
+        await client.close()
+
+
 async def test_maximum_quantities_are_served(memory: Memory) -> None:
     async with memory_server(memory) as server:
         client = await RawClient.connect(server.port)

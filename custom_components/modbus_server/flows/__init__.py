@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from homeassistant.config_entries import ConfigSubentryFlow
 
-from ..const import SUBENTRY_BULK, SUBENTRY_DEVICE, SUBENTRY_IMPORT, SUBENTRY_POINT
+from ..const import (
+    SUBENTRY_BULK,
+    SUBENTRY_CLIENT_CERTIFICATE,
+    SUBENTRY_DEVICE,
+    SUBENTRY_IMPORT,
+    SUBENTRY_POINT,
+)
 from .bulk import BulkSubentryFlow
+from .client_certificate import ClientCertificateSubentryFlow
 from .device import DeviceSubentryFlow
 from .row import PointSubentryFlow
 from .table_import import ImportSubentryFlow
@@ -17,3 +24,9 @@ SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
     SUBENTRY_IMPORT: ImportSubentryFlow,
 }
 """Devices, and their rows: one at a time, many entities at once, or an import."""
+
+TLS_SUBENTRY_FLOWS: dict[str, type[ConfigSubentryFlow]] = {
+    **SUBENTRY_FLOWS,
+    SUBENTRY_CLIENT_CERTIFICATE: ClientCertificateSubentryFlow,
+}
+"""A TLS server's: also issuing client certificates from its generated CA."""

@@ -19,21 +19,26 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
 )
 
 from ..const import (
     CONF_IDENTIFICATION,
     CONF_READ_ONLY,
+    CONF_ROLES,
     CONF_STALE_AFTER,
     CONF_UNIT_IDS,
     CONF_UNMAPPED,
     DEFAULT_UNMAPPED,
     SUBENTRY_DEVICE,
+    TRANSPORT_TLS,
 )
 from ..device_rules import (
     IDENTIFICATION_FIELDS,
     device_data,
+    format_roles,
     format_unit_ids,
+    parse_roles,
     parse_unit_ids,
     unit_conflict,
 )
@@ -41,6 +46,7 @@ from ..helpers import identification_too_long, point_title
 from ..modbus.device_id import MAX_OBJECT_LENGTH
 from ..planning import AREA_ORDER
 from ..table_store import ROW_ID
+from ..transports import transport_of
 from .row import RowFlow
 from .selectors import box, suggested, unmapped_selector
 
@@ -51,8 +57,11 @@ CONF_ANSWER_255 = "answer_255"
 """Device form: also answer unit id 0 / 255 (the Modbus TCP conventions, see the README)."""
 
 
-def device_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
-    """The device form: name, unit ids, policies and the FC43 identification overrides."""
+def device_schema(defaults: Mapping[str, Any], *, tls: bool = False) -> probatio.Schema:
+    """The device form: name, unit ids, policies and the FC43 identification overrides.
+
+    `tls`: the server speaks Modbus/TCP Security, so the form also has the roles' rights.
+    """
     units = defaults.get(CONF_UNIT_IDS)
     listed = [] if units is None else [u for u in units if u not in (0, 255)]
     identification = defaults.get(CONF_IDENTIFICATION) or {}
@@ -78,6 +87,16 @@ def device_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
             probatio.Optional(CONF_STALE_AFTER, description=suggested(stale_after)): box(
                 min=0, max=86400, step=1, unit_of_measurement="s"
             ),
+            **(
+                {
+                    probatio.Optional(
+                        CONF_ROLES,
+                        description=suggested(roles_text(defaults.get(CONF_ROLES))),
+                    ): TextSelector(TextSelectorConfig(multiline=True))
+                }
+                if tls
+                else {}
+            ),
             probatio.Required(CONF_IDENTIFICATION): section(
                 probatio.Schema(
                     {
@@ -91,6 +110,11 @@ def device_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
             ),
         }
     )
+
+
+def roles_text(roles: Mapping[str, str] | str | None) -> str:
+    """The roles field's text: stored roles one a line, or what was typed (a refused form)."""
+    return roles if isinstance(roles, str) else format_roles(roles or {})
 
 
 class DeviceSubentryFlow(RowFlow):
@@ -108,10 +132,10 @@ class DeviceSubentryFlow(RowFlow):
             data, errors, placeholders = self._validate_device(user_input, None)
             if not errors:
                 return self.async_create_entry(title=data[CONF_NAME], data=data)
-            defaults = data
+            defaults = {**data, CONF_ROLES: user_input.get(CONF_ROLES, data[CONF_ROLES])}
         return self.async_show_form(
             step_id="user",
-            data_schema=device_schema(defaults),
+            data_schema=device_schema(defaults, tls=self._tls()),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -139,10 +163,10 @@ class DeviceSubentryFlow(RowFlow):
                 return self.async_update_and_abort(
                     self._get_entry(), subentry, title=data[CONF_NAME], data=data
                 )
-            defaults = data
+            defaults = {**data, CONF_ROLES: user_input.get(CONF_ROLES, data[CONF_ROLES])}
         return self.async_show_form(
             step_id="settings",
-            data_schema=device_schema(defaults),
+            data_schema=device_schema(defaults, tls=self._tls()),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -204,6 +228,10 @@ class DeviceSubentryFlow(RowFlow):
             errors=errors,
         )
 
+    def _tls(self) -> bool:
+        """Whether the server speaks Modbus/TCP Security (its devices then have roles)."""
+        return transport_of(self._get_entry().data) == TRANSPORT_TLS
+
     def _unused_name(self) -> str:
         """'Device 2', 'Device 3', ...: a name no device of the server has."""
         names = {s.title for s in self._get_entry().get_subentries_of_type(SUBENTRY_DEVICE)}
@@ -229,6 +257,11 @@ class DeviceSubentryFlow(RowFlow):
             if str(section_input.get(field) or "").strip()
         }
         stale_after = user_input.get(CONF_STALE_AFTER)
+        if CONF_ROLES in user_input or self._tls():
+            roles, bad_roles = parse_roles(str(user_input.get(CONF_ROLES) or ""))
+        else:  # not a TLS server: the form has no roles, keep what is stored
+            stored = self._get_entry().subentries.get(device_id or "")
+            roles, bad_roles = dict((stored.data if stored else {}).get(CONF_ROLES) or {}), []
         data = device_data(
             name=name,
             unit_ids=unit_ids,
@@ -236,7 +269,11 @@ class DeviceSubentryFlow(RowFlow):
             read_only=bool(user_input[CONF_READ_ONLY]),
             stale_after=float(stale_after) if stale_after else None,
             identification=identification,
+            roles=roles,
         )
+        if bad_roles:
+            errors[CONF_ROLES] = "invalid_roles"
+            placeholders["lines"] = "; ".join(bad_roles)
         if not name:
             errors[CONF_NAME] = "name_required"
         elif identification_too_long(name) or any(

@@ -62,6 +62,8 @@ _DIAGNOSTICS = Struct(">BH")
 
 # One compiled struct per register count: unpack/pack of a block is one C call.
 _REGISTERS = [Struct(f">{n}H") for n in range(MAX_READ_REGISTERS + 1)]
+# A whole FC 03/04 response (function code, byte count, registers) in one pack per count.
+_REGISTERS_RESPONSE = [Struct(f">BB{n}H") for n in range(MAX_READ_REGISTERS + 1)]
 # Bits travel LSB first; these tables turn bytes into ASCII digits (nonzero -> "1") and back.
 _BITS_TO_ASCII = b"0" + b"1" * 255
 _ASCII_TO_BITS = bytes.maketrans(b"01", b"\x00\x01")
@@ -145,7 +147,8 @@ def decode_read_request(pdu: bytes, max_count: int) -> tuple[int, int]:
     _, address, count = _U8_U16_U16.unpack(pdu)
     if not 1 <= count <= max_count:
         raise IllegalDataValue(f"quantity {count} outside 1..{max_count}")
-    _check_span(address, count)
+    if address + count > ADDRESS_SPACE:  # _check_span, inline: every read request's path
+        raise IllegalDataAddress(f"address {address} + quantity {count} exceeds 65535")
     return address, count
 
 
@@ -165,7 +168,10 @@ def decode_read_bits_response(pdu: bytes, count: int) -> list[bool]:
 
 def encode_read_registers_response(function_code: int, registers: Sequence[int]) -> bytes:
     """Response of FC 03/04 (and FC 23)."""
-    return _FC_BYTECOUNT.pack(function_code, 2 * len(registers)) + pack_registers(registers)
+    count = len(registers)
+    if count <= MAX_READ_REGISTERS:
+        return _REGISTERS_RESPONSE[count].pack(function_code, 2 * count, *registers)
+    return _FC_BYTECOUNT.pack(function_code, 2 * count) + pack_registers(registers)
 
 
 def decode_read_registers_response(pdu: bytes) -> list[int]:

@@ -108,18 +108,24 @@ def _exception(function_code: int, exc: ModbusExceptionResponse) -> bytes:
     return encode_exception_response(function_code, exc.code)
 
 
-def _encode_read(function_code: int, area: Area, count: int, values: Values) -> bytes:
-    """Response of FC 01..04 from what on_read returned, checked."""
+def _encode_bits(function_code: int, count: int, values: Values) -> bytes:
+    """Response of FC 01/02 from what on_read returned, checked."""
     if len(values) != count:
         raise ServerDeviceFailure(f"on_read returned {len(values)} values, not {count}")
-    if area.is_bit:
-        return encode_read_bits_response(function_code, values)
+    return encode_read_bits_response(function_code, values)
+
+
+def _encode_registers(function_code: int, count: int, values: Values) -> bytes:
+    """Response of FC 03/04 from what on_read returned, checked."""
+    if len(values) != count:
+        raise ServerDeviceFailure(f"on_read returned {len(values)} values, not {count}")
     try:
         return encode_read_registers_response(function_code, values)
     except StructError as exc:
         raise ServerDeviceFailure(f"on_read returned a value outside 0..65535: {exc}") from exc
 
 
+type _ReadKind = tuple[Area, int, Callable[[int, int, Values], bytes]]
 _NOTHING: frozenset[int] = frozenset()
 
 
@@ -236,15 +242,16 @@ class Server(StartStop):
         self._next_connection_id = 1
         self._log_limiter = LogLimiter()
         self._handlers: dict[int, _Handler] = {
-            FunctionCode.READ_COILS: partial(self._read, Area.COIL, MAX_READ_BITS),
+            # (area, most values, encoder) per read function code
+            FunctionCode.READ_COILS: partial(self._read, (Area.COIL, MAX_READ_BITS, _encode_bits)),
             FunctionCode.READ_DISCRETE_INPUTS: partial(
-                self._read, Area.DISCRETE_INPUT, MAX_READ_BITS
+                self._read, (Area.DISCRETE_INPUT, MAX_READ_BITS, _encode_bits)
             ),
             FunctionCode.READ_HOLDING_REGISTERS: partial(
-                self._read, Area.HOLDING_REGISTER, MAX_READ_REGISTERS
+                self._read, (Area.HOLDING_REGISTER, MAX_READ_REGISTERS, _encode_registers)
             ),
             FunctionCode.READ_INPUT_REGISTERS: partial(
-                self._read, Area.INPUT_REGISTER, MAX_READ_REGISTERS
+                self._read, (Area.INPUT_REGISTER, MAX_READ_REGISTERS, _encode_registers)
             ),
             FunctionCode.WRITE_SINGLE_COIL: self._write_single_coil,
             FunctionCode.WRITE_SINGLE_REGISTER: self._write_single_register,
@@ -537,15 +544,14 @@ class Server(StartStop):
             return _exception(function_code, self._timeout_exception())
         return self._finish(function_code, task, finish)
 
-    def _read(
-        self, area: Area, max_count: int, served: _Served, request: Request, pdu: bytes
-    ) -> Response:
-        """FC 01..04: one handler, bound per function code in `_handlers`."""
+    def _read(self, kind: _ReadKind, served: _Served, request: Request, pdu: bytes) -> Response:
+        """FC 01..04: one handler, bound per function code to its (area, limit, encoder)."""
+        area, max_count, encode = kind
         address, count = decode_read_request(pdu, max_count)
         values = served.on_read(request, area, address, count)
         if isinstance(values, (list, tuple)) or not hasattr(values, "__await__"):
-            return _encode_read(pdu[0], area, count, values)
-        return self._await(pdu[0], values, partial(_encode_read, pdu[0], area, count))
+            return encode(pdu[0], count, values)
+        return self._await(pdu[0], values, partial(encode, pdu[0], count))
 
     @staticmethod
     def _writer(served: _Served) -> WriteCallback:
@@ -618,7 +624,7 @@ class Server(StartStop):
             registers = await _read_values(
                 served, request, Area.HOLDING_REGISTER, read_address, read_count
             )
-            return _encode_read(pdu[0], Area.HOLDING_REGISTER, read_count, registers)
+            return _encode_registers(pdu[0], read_count, registers)
 
         return self._await(pdu[0], write_then_read(), _unchanged)
 

@@ -69,6 +69,9 @@ class ClientInfo:
                 if self.last_request
                 else None
             ),
+            "transport": self.transport,
+            "role": self.role,
+            "subject": self.subject,
             **self.counters.as_dict(),
         }
 

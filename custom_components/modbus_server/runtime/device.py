@@ -13,6 +13,7 @@ from ..bridge import Bridge
 from ..const import (
     CONF_IDENTIFICATION,
     CONF_READ_ONLY,
+    CONF_ROLES,
     CONF_STALE_AFTER,
     CONF_UNIT_IDS,
     CONF_UNMAPPED,
@@ -22,7 +23,7 @@ from ..const import (
     WRITE_MODE_DEFAULT,
 )
 from ..helpers import identification_text, point_from_data
-from ..modbus import Device, DeviceIdentification
+from ..modbus import Device, DeviceIdentification, Rights
 from ..modbus.device import ReadCallback
 from ..owned import OwnedStore
 from ..registermap import RegisterMap, UnmappedPolicy
@@ -50,6 +51,7 @@ class DeviceSettings:
     read_only: bool
     stale_after: float | None
     identification: DeviceIdentification
+    roles: tuple[tuple[str, Rights], ...] = ()  # TLS: (role, rights), sorted; others: none
 
     @classmethod
     def from_data(cls, device_id: str, data: Mapping[str, Any], *, revision: str) -> DeviceSettings:
@@ -70,6 +72,7 @@ class DeviceSettings:
             {key: str(value) for key, value in overrides.items() if key in _IDENTIFICATION_FIELDS}
         )
         stale_after = data.get(CONF_STALE_AFTER)
+        roles = data.get(CONF_ROLES) or {}
         return cls(
             device_id=device_id,
             name=name,
@@ -86,7 +89,12 @@ class DeviceSettings:
                 model_name=objects["model_name"],
                 user_application_name=objects["user_application_name"],
             ),
+            roles=tuple(sorted((str(role), Rights(right)) for role, right in roles.items())),
         )
+
+    def rights(self, null_role: Rights) -> dict[str | None, Rights]:
+        """The core's role -> rights of a TLS server: the NULL role (None) gets `null_role`."""
+        return {None: null_role, **dict(self.roles)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +148,13 @@ class DeviceRuntime:
         write_timeout: float | None = None,
         entry_id: str = "",
         wrap_read: Callable[[ReadCallback], ReadCallback] | None = None,
+        tls_null_role: Rights | None = None,
     ) -> None:
         """Compile the rows; nothing listens or serves until `async_start`.
 
         `wrap_read` wraps the bridge's `on_read` for the core (the table view records reads).
+        `tls_null_role`: set on a TLS server only, whose clients' roles then decide what they
+        may do (the device's roles, the NULL role gets this); None: no role-based checks.
         """
         if not isinstance(table, CompiledTable):
             table = compile_table(table, settings.unmapped)
@@ -171,6 +182,7 @@ class DeviceRuntime:
             unit_ids=settings.unit_ids,
             identification=settings.identification,
             name=settings.name,
+            rights=None if tls_null_role is None else settings.rights(tls_null_role),
         )
         self._stop: CALLBACK_TYPE | None = None
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from ..lifecycle import StartStop
 from ..server import Server
-from ..stats import ClientInfo, LineCounters
+from ..stats import ClientInfo, Counters, LineCounters
 from .rtu_link import RtuLink
 
 _LOGGER = logging.getLogger(__name__)
@@ -98,6 +98,8 @@ class RtuOverTcpListener(StartStop):
         self._streams: set[_RtuStream] = set()
         self._next_id = 1
         self.connections_rejected = 0
+        self._accepted = 0
+        self.closed_counters = Counters()  # of the connections that ended (for totals)
 
     async def start(self) -> None:
         """Bind and listen (OSError when the port cannot be bound)."""
@@ -123,6 +125,11 @@ class RtuOverTcpListener(StartStop):
     def port(self) -> int:
         """The bound port (after `start()`), or the configured one."""
         return self._port
+
+    @property
+    def connections_total(self) -> int:
+        """Gateway connections accepted since start."""
+        return self._accepted
 
     @property
     def connections(self) -> list[ClientInfo]:
@@ -151,10 +158,13 @@ class RtuOverTcpListener(StartStop):
             _LOGGER.info("Refused RTU-over-TCP connection from %s", stream.info.host)
             return False
         self._streams.add(stream)
+        self._accepted += 1
         return True
 
     def _forget(self, stream: _RtuStream, exc: Exception | None) -> None:
-        self._streams.discard(stream)
+        if stream in self._streams:
+            self._streams.discard(stream)
+            self.closed_counters.add(stream.info.counters)
 
 
 class RtuOverTcpDialer(StartStop):
@@ -189,6 +199,7 @@ class RtuOverTcpDialer(StartStop):
         self.last_error: str | None = None
         self.connected_since: datetime | None = None
         self.connects = 0
+        self.closed_counters = Counters()  # of the connections that ended (for totals)
         self._stream: _RtuStream | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
@@ -265,6 +276,7 @@ class RtuOverTcpDialer(StartStop):
                 error = await lost
                 if loop.time() - started >= _STABLE_AFTER:
                     failures = 0
+                self.closed_counters.add(protocol.info.counters)
                 self._stream = None
                 self._disconnected(f"connection lost: {error}" if error else "gateway closed")
             delay = self.backoff[min(failures, len(self.backoff) - 1)]

@@ -115,7 +115,10 @@ def open_serial(settings: SerialSettings) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise OSError(errno.EBUSY, "serial port is in use", settings.port) from None
-        attrs = termios.tcgetattr(fd)
+        try:
+            attrs = termios.tcgetattr(fd)
+        except termios.error as exc:  # not an OSError: say what the docstring promises
+            raise OSError(errno.ENOTTY, "not a serial port", settings.port) from exc
         cflag = termios.CS8 | termios.CREAD | termios.CLOCAL
         if settings.parity != "N":
             cflag |= termios.PARENB
