@@ -48,6 +48,8 @@ from hasslib import (
 
 CONFIG = ROOT / ".develop" / "config"
 HTTP_PORT = int(os.environ.get("DEVELOP_HTTP_PORT", "8123"))
+MODBUS_PORT = int(os.environ.get("DEVELOP_MODBUS_PORT", str(DEMO_PORT)))
+"""The demo server's port when the demo is first set up (beside another instance: set it)."""
 
 
 def port_free(port: int) -> bool:
@@ -76,7 +78,10 @@ def prepare() -> None:
 
 async def run() -> int:
     """Start, set up on first use, print the summary, wait for Ctrl-C."""
-    for port, what in ((HTTP_PORT, "HTTP (set DEVELOP_HTTP_PORT)"), (DEMO_PORT, "Modbus")):
+    for port, what in (
+        (HTTP_PORT, "HTTP (set DEVELOP_HTTP_PORT)"),
+        (MODBUS_PORT, "Modbus (set DEVELOP_MODBUS_PORT)"),
+    ):
         # (the UDP and RTU-over-TCP demo servers retry by themselves when their port is busy)
         if not port_free(port):
             print(f"develop: port {port} for {what} is in use; is another instance running?")
@@ -104,6 +109,7 @@ async def run() -> int:
                 print("develop: creating the Modbus server entry and the demo table (flows API)")
                 entry_id = await setup_demo_entry(
                     client,
+                    port=MODBUS_PORT,
                     bind_address="0.0.0.0",
                     unit_id=1,
                     meter_table=METER_TABLE,
@@ -145,7 +151,7 @@ def print_summary(creds: Credentials) -> None:
         f"  UI:          http://127.0.0.1:{HTTP_PORT}/config/integrations/integration/"
         "modbus_server",
         f"  login:       {creds.username} / {creds.password}",
-        f"  Modbus TCP:  port {DEMO_PORT} on all interfaces; devices: the demo table on"
+        f"  Modbus TCP:  port {MODBUS_PORT} on all interfaces; devices: the demo table on"
         f" unit 1, {METER_NAME} on unit 2, {PROFILE_METER_NAME} on unit 3"
         " (other unit ids: exception 0x0B)",
         f"  logs:        {(CONFIG / 'home-assistant.log').relative_to(ROOT)}",
@@ -153,7 +159,7 @@ def print_summary(creds: Credentials) -> None:
         "Try (Debian: apt-get install mbpoll):",
     ]
     for what, args, values in MBPOLL_EXAMPLES:
-        lines += [f"  # {what}", f"  {mbpoll_command(args, DEMO_PORT, values=values)}"]
+        lines += [f"  # {what}", f"  {mbpoll_command(args, MODBUS_PORT, values=values)}"]
     meter = "-t 3:float -B -r 1 -c 2"
     lines += [
         "",

@@ -36,6 +36,7 @@ from .const import (
     SUBENTRY_DEVICE,
     TRANSPORT_TLS,
 )
+from .device_rules import units_text
 from .expiry import async_setup_certificate_expiry, expiry_issue_ids
 from .helpers import entry_signature
 from .issues import async_setup_missing_entities_check, async_update_missing_entities_issue
@@ -48,7 +49,7 @@ from .panel.activity import ServerActivity, activity_of_server
 from .pki import CertificateDownloadView, entry_folder
 from .registermap import MapValidationError
 from .renames import async_follow_renames, renamed_rows
-from .runtime import DeviceRuntime, DeviceSettings, ServerRuntime
+from .runtime import DeviceRuntime, DeviceSettings, ServerRuntime, compile_table
 from .services import async_setup_services
 from .table_store import TableStore, async_get_table_store, forget_table_store
 from .transports import (
@@ -85,7 +86,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
     tables = await async_get_table_store(hass, entry.entry_id)
     activity = activity_of_server(hass, entry)
     runtimes = [
-        _build_device(
+        await _async_build_device(
             hass,
             entry,
             subentry,
@@ -176,7 +177,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ModbusServerConfigEntry)
         async_follow_renames(hass, lambda old, new: _async_rename_in_table(hass, entry, old, new))
     )
     entry.async_on_unload(
-        tables.async_add_listener(lambda device_id: _async_table_changed(hass, entry, device_id))
+        tables.async_add_listener(
+            lambda device_id: _async_table_changed(hass, entry, device_id, version)
+        )
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     if transport_of(data) == TRANSPORT_TLS:
@@ -209,7 +212,7 @@ async def _async_build_listener(hass: HomeAssistant, entry: ModbusServerConfigEn
         ) from err
 
 
-def _build_device(
+async def _async_build_device(
     hass: HomeAssistant,
     entry: ModbusServerConfigEntry,
     subentry: ConfigSubentry,
@@ -220,13 +223,19 @@ def _build_device(
     owned: OwnedStore | None = None,
     held: Mapping[str, int] | None = None,
 ) -> DeviceRuntime:
-    """A device's runtime from its settings and its stored table (ConfigEntryError: bad table)."""
+    """A device's runtime from its settings and its stored table (ConfigEntryError: bad table).
+
+    The table is compiled in the executor: the event loop goes on serving requests meanwhile.
+    """
     device_id = subentry.subentry_id
     try:
+        table = await hass.async_add_executor_job(
+            compile_table, tables.rows(device_id), settings.unmapped
+        )
         return DeviceRuntime(
             hass,
             settings,
-            tables.rows(device_id),
+            table,
             owned=owned,
             server_read_only=bool(entry.data[CONF_READ_ONLY]),
             write_timeout=float(entry.data.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
@@ -254,35 +263,41 @@ def _tls_null_role(entry: ModbusServerConfigEntry) -> Rights | None:
     return Rights(entry.data.get(CONF_TLS_NULL_ROLE, DEFAULT_TLS_NULL_ROLE))
 
 
-@callback
-def _async_apply_device(
-    hass: HomeAssistant,
-    entry: ModbusServerConfigEntry,
-    subentry: ConfigSubentry,
-    settings: DeviceSettings,
+async def _async_apply_device(
+    hass: HomeAssistant, entry: ModbusServerConfigEntry, device_id: str, revision: str
 ) -> DeviceRuntime | None:
-    """Build a changed or new device once and serve it live; None (logged) when refused.
+    """Build a changed or new device once and serve it live; None when not applied.
 
-    The one path of every live change (its settings, its table): the running device's
-    owned values are handed on, connections stay open.
+    The one path of every live change (its settings, its table): changes apply in the order
+    they were made (`ServerRuntime.async_apply`), each built from the device's settings and
+    table as they are when its turn comes; the running device's owned values are handed on
+    and connections stay open. A refused table or unit id clash is logged.
     """
     data = entry.runtime_data
-    running = data.devices.get(subentry.subentry_id)
-    try:
-        device = _build_device(
+
+    async def build() -> DeviceRuntime:
+        subentry = entry.subentries[device_id]
+        running = data.devices.get(device_id)
+        return await _async_build_device(
             hass,
             entry,
             subentry,
-            settings,
+            DeviceSettings.from_data(device_id, subentry.data, revision=revision),
             tables=data.tables,
             activity=activity_of_server(hass, entry),
             owned=None if running is None else running.owned,
             held=None if running is None else running.held,
         )
-    except ConfigEntryError as err:
-        LOGGER.error("%s: device %s not applied: %s", entry.title, subentry.title, err)
+
+    title = entry.subentries[device_id].title
+    try:
+        device = await data.runtime.async_apply(device_id, build)
+    except (ConfigEntryError, ValueError) as err:
+        LOGGER.error("%s: device %s not applied: %s", entry.title, title, err)
         return None
-    return device if _async_swap(hass, entry, device) else None
+    if device is not None:
+        _async_after_change(hass, entry)
+    return device
 
 
 @callback
@@ -299,21 +314,10 @@ def _async_register_device(
         identifiers={(DOMAIN, settings.device_id)},
         name=settings.name,
         manufacturer=settings.identification.vendor_name,
-        model=settings.identification.model_name,
+        # The device list shows the model: with the unit ids a device is told apart at once.
+        model=f"{settings.identification.model_name}, {units_text(settings.unit_ids)}",
         via_device_id=None if server is None else server.id,
     )
-
-
-@callback
-def _async_swap(hass: HomeAssistant, entry: ModbusServerConfigEntry, device: DeviceRuntime) -> bool:
-    """Serve `device` from the next request on; False (logged) when it cannot be served."""
-    try:
-        entry.runtime_data.runtime.async_set_device(device)
-    except ValueError as err:
-        LOGGER.error("%s: device %s not applied: %s", entry.title, device.settings.name, err)
-        return False
-    _async_after_change(hass, entry)
-    return True
 
 
 @callback
@@ -326,14 +330,14 @@ def _async_after_change(hass: HomeAssistant, entry: ModbusServerConfigEntry) -> 
 
 @callback
 def _async_table_changed(
-    hass: HomeAssistant, entry: ModbusServerConfigEntry, device_id: str
+    hass: HomeAssistant, entry: ModbusServerConfigEntry, device_id: str, revision: str
 ) -> None:
     """A device's table was edited: swap in its new table, connections stay open."""
-    subentry = entry.subentries.get(device_id)
-    running = entry.runtime_data.devices.get(device_id)
-    if subentry is None or running is None:
+    if device_id not in entry.subentries or device_id not in entry.runtime_data.devices:
         return
-    _async_apply_device(hass, entry, subentry, running.settings)
+    entry.async_create_task(
+        hass, _async_apply_device(hass, entry, device_id, revision), "modbus_server table edit"
+    )
 
 
 @callback
@@ -392,7 +396,7 @@ async def _async_update_listener(hass: HomeAssistant, entry: ModbusServerConfigE
         settings = DeviceSettings.from_data(device_id, subentry.data, revision=revision)
         if running is not None and running.settings == settings:
             continue
-        if (device := _async_apply_device(hass, entry, subentry, settings)) is not None:
+        if (device := await _async_apply_device(hass, entry, device_id, revision)) is not None:
             _async_register_device(hass, entry, device)
     if changed:
         _async_after_change(hass, entry)

@@ -36,7 +36,7 @@ from .const import (
     TRANSPORT_TLS,
     TRANSPORT_UDP,
 )
-from .device_rules import device_data
+from .device_rules import device_data, first_device_name
 from .flows import SUBENTRY_FLOWS, TLS_SUBENTRY_FLOWS
 from .server_form import (
     KEPT_SETTINGS,
@@ -180,8 +180,9 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
             return self.async_update_reload_and_abort(entry, title=data[CONF_NAME], data=data)
         # The server's first device: what a v1 server answered by itself.
         unit_id = user_input.get(CONF_UNIT_ID)
+        name = first_device_name(data[CONF_NAME])
         device = device_data(
-            name=data[CONF_NAME],
+            name=name,
             unit_ids=None if unit_id is None else [int(unit_id)],
             unmapped=str(user_input.get(CONF_UNMAPPED, DEFAULT_UNMAPPED)),
         )
@@ -192,7 +193,7 @@ class ModbusServerConfigFlow(ConfigFlow, domain=DOMAIN):
                 ConfigSubentryData(
                     data=device,
                     subentry_type=SUBENTRY_DEVICE,
-                    title=data[CONF_NAME],
+                    title=name,
                     unique_id=None,
                 )
             ],

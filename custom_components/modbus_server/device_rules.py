@@ -29,6 +29,16 @@ IDENTIFICATION_FIELDS = ("vendor_name", "product_code", "model_name", "revision"
 """The FC43 objects a device may override (the others follow its name)."""
 
 
+def first_device_name(server_name: str) -> str:
+    """The name of the device created with a new server: not the server's own name.
+
+    Named alike, the server and its device read twice the same on the integration page and in
+    the device list. Migrated v1 servers keep a device named like the server instead: that
+    name is what their clients read in the FC 43 identification.
+    """
+    return f"{server_name} device"
+
+
 def device_data(
     *,
     name: str,
@@ -103,6 +113,14 @@ def parse_unit_ids(text: str) -> tuple[list[int], list[str]]:
 def format_unit_ids(unit_ids: Iterable[int]) -> str:
     """The inverse of `parse_unit_ids` for a form's default."""
     return ", ".join(str(unit) for unit in sorted(unit_ids))
+
+
+def units_text(unit_ids: Iterable[int] | None) -> str:
+    """The unit ids a device answers, for people: 'unit 2', 'units 1, 2', 'every unit id'."""
+    if unit_ids is None:
+        return "every unit id"
+    units = sorted(unit_ids)
+    return f"unit{'s' if len(units) > 1 else ''} {format_unit_ids(units)}"
 
 
 def unit_conflict(

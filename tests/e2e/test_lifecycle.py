@@ -81,7 +81,7 @@ async def test_table_change_and_reload_under_full_speed_polling(ha: HA) -> None:
         await poller.wait(lambda: poller.ok > 50 and poller.probe == ("exc", 2))
         async with ha.client() as hass:
             speed = round(float((await hass.state("input_number.pump_speed"))["state"]))
-            device_id = await hass.device_id(ha.entry_id, "Modbus demo")
+            device_id = await hass.device_id(ha.entry_id, "Modbus demo device")
             # Add a row: the device's table is swapped live; the client stays connected.
             connects = poller.connects
             await hass.add_row(ha.entry_id, PROBE)

@@ -12,6 +12,7 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import device_registry as dr
 from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -100,10 +101,19 @@ async def test_user_creates_entry_after_a_real_test_bind(hass: HomeAssistant, po
     entry = result["result"]
     assert entry.version == 2
     assert entry.state.name == "LOADED"
-    # The first device is created with the server: the unit id and unmapped policy asked.
+    # The first device is created with the server: the unit id and unmapped policy asked,
+    # and a name of its own (the integration page would show "Plant" twice).
     (device,) = entry.subentries.values()
     assert device.subentry_type == "device"
-    assert device.title == "Plant"
+    assert device.title == "Plant device"
+    assert device.data[CONF_NAME] == "Plant device"
+    names = {d.name for d in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)}
+    assert names == {"Plant", "Plant device"}  # the server's device and the Modbus device
+    modbus_device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, device.subentry_id), entry.entry_id
+    )
+    assert modbus_device is not None
+    assert modbus_device.model == "Modbus server, unit 1"  # the device list shows the unit
     assert device.data["unit_ids"] == [1]
     assert device.data["unmapped"] == "zero"
     assert entry.runtime_data.devices[device.subentry_id].settings.unit_ids == {1}

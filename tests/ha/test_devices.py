@@ -7,8 +7,10 @@ client that stays connected across the edits (a reload would close it).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncGenerator
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.core import HomeAssistant
@@ -17,6 +19,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.modbus_server.runtime import compile_table
 
 from .conftest import DEVICE_ID, point_data, stored_rows, v2_entry, v2_server_data
 
@@ -252,6 +256,42 @@ async def test_100_table_edits_while_a_client_polls_never_mix_tables_or_disconne
     assert server.stats.connections == 1  # the same connection the whole time
     assert len(responses) > 10
     assert set(responses) == {(1,) * 10, (2,) * 10}  # both tables, never half of each
+
+
+async def test_a_table_compiles_off_the_loop_and_a_late_compile_never_undoes_a_later_edit(
+    hass: HomeAssistant, served: MockConfigEntry, client: AsyncModbusTcpClient
+) -> None:
+    """Requests are served while an edit compiles; edits apply in the order they were made.
+
+    The first edit's compile is held until the second edit was made: finishing last, it must
+    not replace the second edit's table.
+    """
+    real = compile_table
+    started, release = threading.Event(), threading.Event()
+    threads: list[str] = []
+
+    def held_first(table: Any, unmapped: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        if len(threads) == 1:
+            started.set()
+            assert release.wait(10)
+        return real(table, unmapped)
+
+    tables = served.runtime_data.tables
+    with patch("custom_components.modbus_server.compile_table", new=held_first):
+        await tables.async_set_rows(DEVICE_ID, rows("sensor.b"))  # edit 1: HR 0..9 = 2
+        assert await hass.async_add_executor_job(started.wait, 10)
+        # edit 1 is compiling: the loop still answers, from the table before it
+        response = await client.read_holding_registers(0, count=10, device_id=1)
+        assert response.registers == [1] * 10
+        await tables.async_set_rows(DEVICE_ID, rows("sensor.b", 5))  # edit 2: HR 0..4 only
+        release.set()
+        await hass.async_block_till_done()
+
+    assert threading.main_thread().name not in threads
+    assert (await client.read_holding_registers(0, count=5, device_id=1)).registers == [2] * 5
+    assert (await client.read_holding_registers(5, count=1, device_id=1)).exception_code == 2
+    assert len(served.runtime_data.devices[DEVICE_ID].register_map.points) == 5
 
 
 async def test_owned_rows_added_changed_and_moved_live_follow_with_their_entities(

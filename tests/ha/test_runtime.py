@@ -182,3 +182,53 @@ async def test_an_edit_reads_the_states_into_the_view_once(
     with patch.object(Bridge, "_build_view", counting):
         runtime.async_set_device(DeviceRuntime(hass, settings("meter", 1), rows_of("sensor.b")))
     assert builds == 1
+
+
+async def test_a_device_removed_while_its_change_builds_stays_removed(
+    hass: HomeAssistant, served: tuple[ServerRuntime, int]
+) -> None:
+    """A change still being built when its device is removed is dropped, not applied."""
+    runtime, _ = served
+    building, release = asyncio.Event(), asyncio.Event()
+
+    async def build() -> DeviceRuntime:
+        building.set()
+        await release.wait()
+        return DeviceRuntime(hass, settings("meter", 1), rows_of("sensor.b"))
+
+    change = asyncio.create_task(runtime.async_apply("meter", build))
+    await building.wait()
+    runtime.async_remove_device("meter")
+    release.set()
+    assert await change is None
+    assert "meter" not in runtime.devices
+    assert runtime.server.devices == []
+
+
+async def test_changes_apply_in_order_and_a_superseded_one_is_not_built(
+    hass: HomeAssistant, served: tuple[ServerRuntime, int]
+) -> None:
+    """Three changes asked while the first builds: the first applies, the second is skipped."""
+    runtime, _ = served
+    release = asyncio.Event()
+    built: list[str] = []
+
+    def change(source: str, wait: bool) -> Any:
+        async def build() -> DeviceRuntime:
+            built.append(source)
+            if wait:
+                await release.wait()
+            return DeviceRuntime(hass, settings("meter", 1), rows_of(source, 3))
+
+        return build
+
+    first = asyncio.create_task(runtime.async_apply("meter", change("sensor.b", True)))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(runtime.async_apply("meter", change("sensor.a", False)))
+    third = asyncio.create_task(runtime.async_apply("meter", change("sensor.b", False)))
+    await asyncio.sleep(0)
+    release.set()
+    assert await first is None  # superseded while it was built
+    assert await second is None  # superseded before its turn: never built
+    assert await third is runtime.devices["meter"]
+    assert built == ["sensor.b", "sensor.b"]

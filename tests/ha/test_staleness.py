@@ -30,7 +30,7 @@ from custom_components.modbus_server.staleness import max_age
 from custom_components.modbus_server.table_store import ROW_ID
 
 from .bridge_helpers import point, read_value
-from .conftest import point_data, point_subentry, server_data
+from .conftest import point_data, point_subentry, server_data, stored_rows, v2_entry
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -306,3 +306,86 @@ def test_a_rows_stale_after_inherits_when_empty_and_0_means_never(
     row: float | str | None, device: float | None, expected: float | None
 ) -> None:
     assert max_age(row, device) == expected
+
+
+async def _add_row_through_the_flow(
+    hass: HomeAssistant, entry: MockConfigEntry, entity_id: str, address: int, advanced: Any
+) -> Any:
+    """Add an int16 holding register for `entity_id` with the row form's Advanced section."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "point"), context={"source": "user"}
+    )
+    configure = hass.config_entries.subentries.async_configure
+    result = await configure(result["flow_id"], {"next_step_id": "entity"})
+    result = await configure(result["flow_id"], {"entity_id": entity_id})
+    if result["step_id"] == "area":
+        result = await configure(result["flow_id"], {"area": "holding_register"})
+    assert result["step_id"] == "point"
+    (section_key,) = [key for key in result["data_schema"].schema if key == "advanced"]
+    assert "stale_after" in result["data_schema"].schema[section_key].schema.schema
+    # what "empty" means here: the field's description names the device's setting
+    assert result["description_placeholders"]["device_stale_after"] == "20 s"
+    return await configure(
+        result["flow_id"],
+        {
+            "address": address,
+            "data_type": "int16",
+            "scale": 1,
+            "offset": 0,
+            "advanced": {"word_order": "big", "byte_order": "big", **advanced},
+        },
+    )
+
+
+async def test_the_row_forms_stale_after_is_stored_and_applies_to_that_row_only(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any], port: int
+) -> None:
+    """Per row, through the subentry flow: 5 s on a device without staleness, 0 in one with."""
+    for name, value in (("sensor.a", "5"), ("sensor.b", "6"), ("sensor.c", "7")):
+        hass.states.async_set(name, value)
+    entry = v2_entry(hass_storage, port, unit_ids=[1], stale_after=20)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await _add_row_through_the_flow(hass, entry, "sensor.a", 0, {"stale_after": 5})
+    assert result["reason"] == "row_added"
+    result = await _add_row_through_the_flow(hass, entry, "sensor.b", 1, {"stale_after": 0})
+    result = await _add_row_through_the_flow(hass, entry, "sensor.c", 2, {})  # the device's
+    await hass.async_block_till_done()
+    stored = {row["entity_id"]: row.get("stale_after") for row in stored_rows(hass).values()}
+    assert stored == {"sensor.a": 5.0, "sensor.b": 0.0, "sensor.c": None}
+    client = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await client.connect()
+    try:
+        assert (await client.read_holding_registers(0, count=3)).registers == [5, 6, 7]
+        advance(hass, freezer, 5)  # sensor.a is past its row's 5 s, the others are not
+        assert (await client.read_holding_registers(0, count=3)).registers == [
+            INT16_UNAVAILABLE,
+            6,
+            7,
+        ]
+        advance(hass, freezer, 15)  # 20 s: the device's age for sensor.c; never for sensor.b
+        assert (await client.read_holding_registers(0, count=3)).registers == [
+            INT16_UNAVAILABLE,
+            6,
+            INT16_UNAVAILABLE,
+        ]
+    finally:
+        client.close()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_owned_row_has_no_stale_after_field(
+    hass: HomeAssistant, hass_storage: dict[str, Any], port: int
+) -> None:
+    """A value owned by the integration has no source to go stale: the form does not ask."""
+    entry = v2_entry(hass_storage, port)
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "point"), context={"source": "user"}
+    )
+    configure = hass.config_entries.subentries.async_configure
+    result = await configure(result["flow_id"], {"next_step_id": "owned"})
+    result = await configure(result["flow_id"], {"name": "Setpoint", "area": "holding_register"})
+    (section_key,) = [key for key in result["data_schema"].schema if key == "advanced"]
+    assert "stale_after" not in result["data_schema"].schema[section_key].schema.schema

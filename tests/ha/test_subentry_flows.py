@@ -113,6 +113,7 @@ async def test_sensor_row_with_title_and_prefilled_address(
         "area_name": "holding register",
         "source": "sensor.boiler_temp",
         "first_reference": "40001",
+        "device_stale_after": "off",  # what an empty stale after means for this row
     }
     result = await step(
         hass,
@@ -451,6 +452,7 @@ async def test_a_refused_row_keeps_everything_typed_and_the_stored_row(
         "bit": None,
         "length": None,
         "unavailable_value": -1,
+        "stale_after": None,
     }
     # ... and the stored row is untouched until a valid submit.
     assert dict(stored_rows(hass)["hr0"]) == before

@@ -11,6 +11,7 @@ import yaml
 
 from custom_components.modbus_server.bindings import get_binding, supported_domains
 from custom_components.modbus_server.const import (
+    CONF_STALE_AFTER,
     CONF_WRITE_MODE,
     SERVICE_EXPORT_REGISTER_MAP,
     SERVICE_SET_VALUE,
@@ -114,10 +115,11 @@ def test_every_error_and_abort_key_is_translated() -> None:
         "invalid_roles",
     } | set(point["error"]) == set(device["error"])
     assert {"no_rows", "rows_deleted", "row_changed", "no_area"} <= set(device["abort"])
-    # the write mode is a row setting, not a point field: it has no validation error
+    # the write mode and staleness are row settings, not point fields: no validation error
     assert set(point["step"]["point"]["sections"]["advanced"]["data"]) == {
         *ADVANCED_FIELDS,
         CONF_WRITE_MODE,
+        CONF_STALE_AFTER,
     }
 
 

@@ -36,6 +36,7 @@ from ..const import (
     CONF_LENGTH,
     CONF_OFFSET,
     CONF_SCALE,
+    CONF_STALE_AFTER,
     CONF_UNAVAILABLE_VALUE,
     CONF_UNIT,
     CONF_WORD_ORDER,
@@ -251,6 +252,7 @@ class RowFlow(TableFlow):
             "area_name": AREA_NAMES[area],
             "source": source or self._data.get(CONF_NAME) or "",
             "first_reference": format_plc_address(area, 0),
+            "device_stale_after": self._device_stale_after(),
         }
         if user_input is not None:
             advanced = user_input.get(CONF_ADVANCED, {})
@@ -267,6 +269,7 @@ class RowFlow(TableFlow):
                     CONF_BIT: optional_int(advanced.get(CONF_BIT)),
                     CONF_LENGTH: optional_int(advanced.get(CONF_LENGTH)),
                     CONF_UNAVAILABLE_VALUE: advanced.get(CONF_UNAVAILABLE_VALUE),
+                    CONF_STALE_AFTER: _stale_after(advanced, self._data),
                     CONF_WRITE_MODE: advanced.get(
                         CONF_WRITE_MODE, self._data.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT)
                     ),
@@ -284,6 +287,13 @@ class RowFlow(TableFlow):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    def _device_stale_after(self) -> str:
+        """The device's maximum age as the stale-after field names it ("off", "60 s")."""
+        assert self._device_id is not None
+        device = self._get_entry().subentries.get(self._device_id)
+        seconds = device.data.get(CONF_STALE_AFTER) if device is not None else None
+        return f"{float(seconds):g} s" if seconds else "off"
 
     def _validate(self) -> tuple[dict[str, str], dict[str, str]]:
         point = point_from_data(self._data, self._editing_id() or "new")
@@ -370,6 +380,13 @@ class RowFlow(TableFlow):
                 CONF_UNAVAILABLE_VALUE, description=suggested(data.get(CONF_UNAVAILABLE_VALUE))
             )
         ] = box(step="any")
+        if data.get(CONF_ENTITY_ID):
+            # Empty: the device's maximum age; 0: never stale (staleness.max_age).
+            advanced[
+                probatio.Optional(
+                    CONF_STALE_AFTER, description=suggested(data.get(CONF_STALE_AFTER))
+                )
+            ] = box(min=0, max=86400, step=1, unit_of_measurement="s")
         if area.is_writable and self._can_write(area):
             # When a client's write calls the service: see bridge.py and the README.
             advanced[
@@ -383,6 +400,17 @@ class RowFlow(TableFlow):
             probatio.Schema(advanced), {"collapsed": not expand}
         )
         return probatio.Schema(fields)
+
+
+def _stale_after(advanced: dict[str, Any], data: dict[str, Any]) -> float | None:
+    """The row's staleness override from the form: None inherits the device's, 0 never.
+
+    An owned row has no source to go stale (the field is not shown): it keeps none.
+    """
+    value = advanced.get(CONF_STALE_AFTER)
+    if not data.get(CONF_ENTITY_ID) or value is None or value == "":
+        return None
+    return float(value)
 
 
 class PointSubentryFlow(RowFlow):

@@ -127,11 +127,42 @@ class DeviceSettings:
         return {None: null_role, **dict(self.roles)}
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledTable:
+    """A device's rows compiled and validated: what `DeviceRuntime` serves them from."""
+
+    register_map: RegisterMap
+    write_modes: Mapping[str, str]
+    """Row id -> its write mode."""
+    row_stale_after: Mapping[str, float | str | None]
+    """Row id -> its staleness override (None: the device's)."""
+
+
+def compile_table(rows: Iterable[Mapping[str, Any]], unmapped: UnmappedPolicy) -> CompiledTable:
+    """Parse, compile and validate a device's rows (MapValidationError for a bad table).
+
+    Pure and thread-safe (it touches neither Home Assistant nor the running server): a live
+    edit runs it in the executor, so a 5 000-row compile does not hold up the requests the
+    event loop serves meanwhile.
+    """
+    rows = list(rows)
+    return CompiledTable(
+        register_map=RegisterMap(
+            [point_from_data(row, str(row[ROW_ID])) for row in rows], unmapped=unmapped
+        ),
+        write_modes={
+            str(row[ROW_ID]): row.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT) for row in rows
+        },
+        row_stale_after={str(row[ROW_ID]): row.get(CONF_STALE_AFTER) for row in rows},
+    )
+
+
 class DeviceRuntime:
     """A device's compiled table and bridge, and the core `Device` that serves them.
 
-    Building one compiles and validates the table (MapValidationError for a bad one) without
-    touching the running server; `async_start` follows the sources and fills the encoded view.
+    Building one from rows compiles and validates the table (MapValidationError for a bad
+    one; a `CompiledTable` from `compile_table` is used as it is) without touching the running
+    server; `async_start` follows the sources and fills the encoded view.
     The owned values live in an `OwnedStore` handed from one runtime of the device to the next,
     so a table edit keeps them.
     """
@@ -140,7 +171,7 @@ class DeviceRuntime:
         self,
         hass: HomeAssistant,
         settings: DeviceSettings,
-        rows: Iterable[Mapping[str, Any]],
+        table: CompiledTable | Iterable[Mapping[str, Any]],
         *,
         owned: OwnedStore | None = None,
         server_read_only: bool = False,
@@ -153,7 +184,7 @@ class DeviceRuntime:
         """Compile the rows; nothing listens or serves until `async_start`.
 
         `wrap_read` wraps the bridge's `on_read` for the core (the table view records reads).
-        A profile device ignores `rows` and compiles its profile (ProfileError, a ValueError,
+        A profile device ignores `table` and compiles its profile (ProfileError, a ValueError,
         for unusable settings); `held` are the writes its previous runtime kept.
         `tls_null_role`: set on a TLS server only, whose clients' roles then decide what they
         may do (the device's roles, the NULL role gets this); None: no role-based checks.
@@ -162,13 +193,12 @@ class DeviceRuntime:
         self.profile: ProfileFeed | None = None
         self._stop: CALLBACK_TYPE | None = None
         self.owned = owned if owned is not None else OwnedStore()
-        if settings.profile is not None:
+        if settings.profile is not None:  # its table is the profile's (a stored one is empty)
             self._init_profile(hass, server_read_only, held or {}, wrap_read, tls_null_role)
             return
-        rows = list(rows)
-        self.register_map = RegisterMap(
-            [point_from_data(row, str(row[ROW_ID])) for row in rows], unmapped=settings.unmapped
-        )
+        if not isinstance(table, CompiledTable):
+            table = compile_table(table, settings.unmapped)
+        self.register_map = table.register_map
         read_only = server_read_only or settings.read_only
         extra: dict[str, Any] = {} if write_timeout is None else {"write_timeout": write_timeout}
         self._bridge = Bridge(
@@ -176,11 +206,9 @@ class DeviceRuntime:
             self.register_map,
             self.owned,
             read_only=read_only,
-            write_modes={
-                str(row[ROW_ID]): row.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT) for row in rows
-            },
+            write_modes=table.write_modes,
             stale_after=settings.stale_after,
-            row_stale_after={str(row[ROW_ID]): row.get(CONF_STALE_AFTER) for row in rows},
+            row_stale_after=table.row_stale_after,
             entry_id=entry_id,
             build_view=False,  # async_start fills it, just before the swap
             **extra,
