@@ -117,6 +117,7 @@ async def test_rows_are_one_compact_payload_with_the_values_clients_read(
     result = reply["result"]
     assert result["fields"] == list(ROW_FIELDS)
     assert result["running"] is True
+    assert result["editable"] is True
     rows = rows_by_key(result)
     assert rows["boiler"] | {"key": "boiler"} == {
         "key": "boiler",

@@ -18,6 +18,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.pdu import ExceptionResponse
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.panel import source
@@ -274,6 +275,19 @@ async def test_the_table_view_shows_the_generated_rows_with_live_values(
     assert values[by_name["power"].key].value == pytest.approx(2000.0)
     # not editable: the rows are the profile's, not stored ones
     assert source.find_row(meter, DEVICE_ID, by_name["power"].key) is None
+
+
+async def test_the_table_view_offers_no_editing_of_a_profile_devices_rows(
+    hass: HomeAssistant, meter: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    ws = await hass_ws_client(hass)
+    device = {"entry_id": meter.entry_id, "device_id": DEVICE_ID}
+    await ws.send_json_auto_id({"type": "modbus_server/table/rows", **device})
+    reply = await ws.receive_json()
+    assert reply["success"]
+    assert reply["result"]["rows"]
+    # the panel hides the select boxes, the editor and "Delete selected" for these rows
+    assert reply["result"]["editable"] is False
 
 
 @pytest.mark.parametrize("key", sorted(PROFILES))

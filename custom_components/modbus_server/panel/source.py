@@ -28,7 +28,7 @@ from homeassistant.core import (
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_state_change_event
 
-from ..const import CONF_UNIT_IDS, DOMAIN, SUBENTRY_DEVICE
+from ..const import CONF_PROFILE, CONF_UNIT_IDS, DOMAIN, SUBENTRY_DEVICE
 from ..helpers import data_from_point, point_from_data, split_source
 from ..modbus import ModbusExceptionResponse
 from ..models import signal_tables
@@ -92,6 +92,12 @@ def has_device(entry: ModbusServerConfigEntry, device_id: str) -> bool:
     """Whether the server has this device."""
     subentry = entry.subentries.get(device_id)
     return subentry is not None and subentry.subentry_type == SUBENTRY_DEVICE
+
+
+def is_editable(entry: ModbusServerConfigEntry, device_id: str) -> bool:
+    """Whether the device's rows are stored rows (a profile device's are generated)."""
+    subentry = entry.subentries.get(device_id)
+    return subentry is not None and not subentry.data.get(CONF_PROFILE)
 
 
 def _runtime(entry: ModbusServerConfigEntry, device_id: str) -> DeviceRuntime | None:

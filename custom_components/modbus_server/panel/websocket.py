@@ -199,6 +199,7 @@ def ws_rows(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, An
             "rows": [encode_row(point) for point in points],
             "values": {key: encode_value(value) for key, value in values.items()},
             "running": source.is_running(entry),
+            "editable": source.is_editable(entry, msg["device_id"]),
         },
     )
 

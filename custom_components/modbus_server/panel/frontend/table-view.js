@@ -165,6 +165,8 @@ button:disabled { opacity: 0.5; cursor: default; }
 .bad { color: var(--error-color, #db4437); }
 .flash { animation: flash 0.8s ease-out; }
 @keyframes flash { from { background: rgba(var(--rgb-primary-color, 3, 169, 244), 0.35); } to { background: transparent; } }
+:host([readonly]) .row button.edit, :host([readonly]) input[type=checkbox],
+:host([readonly]) button.delete { visibility: hidden; }
 .row button.edit { border: none; padding: 0 6px; font-size: 16px; line-height: ${ROW_HEIGHT - 2}px; }
 .editor { position: absolute; left: 0; right: 0; height: ${EDITOR_HEIGHT}px; box-sizing: border-box;
   padding: 8px 16px; border-bottom: 2px solid var(--primary-color); z-index: 1;
@@ -517,6 +519,10 @@ class ModbusServerTable extends HTMLElement {
     for (const key of [...this.selected]) if (!this.byKey.has(key)) this.selected.delete(key);
     if (this.editing && !this.byKey.has(this.editing.key)) this.editing = null;
     this.running = payload.running;
+    // A profile device's rows are generated: shown with live values, never edited or deleted.
+    this.editable = payload.editable !== false;
+    this.toggleAttribute("readonly", !this.editable);
+    if (!this.editable) this.selected.clear();
     performance.mark("modbus-table:rows");
     this._error(payload.running || !rows.length ? null : { message: this.t("not_running") });
     this._refilter();
@@ -805,7 +811,7 @@ class ModbusServerTable extends HTMLElement {
 
   _edit(key) {
     const row = this.rows[this.byKey.get(key)];
-    if (!row) return;
+    if (!row || !this.editable) return;
     this.editing = {
       key,
       errors: {},
