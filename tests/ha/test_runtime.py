@@ -276,3 +276,11 @@ async def test_an_edit_takes_over_the_running_values_and_then_follows_the_states
     response = await client.read_holding_registers(0, count=10, device_id=1)
     assert response.registers == [6] * 9 + [12]
     client.close()
+
+
+def test_a_row_changed_in_place_after_a_compile_is_compiled_anew() -> None:
+    rows = rows_of("sensor.a")
+    first = compile_table(rows, UnmappedPolicy.ERROR)
+    rows[9]["scale"] = 2.0  # the same dict, changed
+    edited = compile_table(rows, UnmappedPolicy.ERROR, first)
+    assert edited.register_map.points[9].scale == 2.0

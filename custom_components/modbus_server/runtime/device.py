@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from homeassistant.const import CONF_NAME
@@ -137,7 +138,7 @@ class CompiledTable:
     row_stale_after: Mapping[str, float | str | None]
     """Row id -> its staleness override (None: the device's)."""
     sources: Mapping[str, tuple[Mapping[str, Any], Point]] = field(default_factory=dict)
-    """Row id -> (a copy of the row, the point compiled from it): what the next edit reuses."""
+    """Row id -> (the row, the point compiled from it): what the next edit reuses."""
 
 
 def compile_table(
@@ -161,7 +162,10 @@ def compile_table(
         row_id = str(row[ROW_ID])
         source = before.get(row_id)
         if source is None or source[0] != row:
-            source = (dict(row), point_from_data(row, row_id))
+            # The store's rows are read-only (kept as they are); other rows are copied, so
+            # that a caller changing its dict cannot make the next edit skip that row.
+            kept = row if isinstance(row, MappingProxyType) else dict(row)
+            source = (kept, point_from_data(row, row_id))
         sources[row_id] = source
         points.append(source[1])
     return CompiledTable(
