@@ -7,7 +7,8 @@ Usage::
 
 In one process, on a bare ``HomeAssistant`` with a real ``Server`` on 127.0.0.1: a device of
 ``--rows`` rows (float32 and int16 input registers fed by sensors, uint16 holding registers,
-coils) gets ``--swaps`` edits, each changing one row's scale, applied as a live edit does it
+coils, read-only as the store keeps them) gets ``--swaps`` edits, each changing one row's
+scale, applied as a live edit does it
 (``compile_table`` in the executor against the running table: parse, compile and validate
 the changed row, check the whole table; then ``DeviceRuntime`` on the loop: build the bridge)
 and swapped in (``ServerRuntime.async_set_device``: fill the bridge's encoded view from the
@@ -28,7 +29,9 @@ import struct
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -101,7 +104,7 @@ async def bench(count: int, swaps: int, seconds: float, *, on_loop: bool, full: 
     hass = HomeAssistant(tempfile.mkdtemp())
     await hass.async_start()
     try:
-        table = rows(count, hass)
+        table: list[Mapping[str, Any]] = [MappingProxyType(row) for row in rows(count, hass)]
         settings = DeviceSettings.from_data("d", {"name": "d", "unit_ids": [1]}, revision="1")
         server = Server(host="127.0.0.1", port=0)
         runtime = ServerRuntime(server)
@@ -120,7 +123,7 @@ async def bench(count: int, swaps: int, seconds: float, *, on_loop: bool, full: 
             # One row changed, as the row flow or the table view changes it (the poller
             # reads holding registers, the edited row is an input register).
             table = [*table]
-            table[0] = {**table[0], "scale": 2.0 if edit % 2 == 0 else 1.0}
+            table[0] = MappingProxyType({**table[0], "scale": 2.0 if edit % 2 == 0 else 1.0})
             previous = None if full else runtime.devices["d"].table  # the running one
             start = time.perf_counter()
             if on_loop:
