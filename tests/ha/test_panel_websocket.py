@@ -15,8 +15,14 @@ from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.modbus_server.const import (
+    CONF_STALE_AFTER,
+    CONF_WRITE_MODE,
+    WRITE_MODE_ALWAYS,
+)
 from custom_components.modbus_server.panel.websocket import ROW_FIELDS
 from custom_components.modbus_server.registermap import export_csv
+from custom_components.modbus_server.table_store import loaded_table_store
 
 from .conftest import DEVICE_ID, point_data, point_subentry, stored_rows
 
@@ -369,6 +375,43 @@ async def test_csv_download_is_the_integrations_export(
     }
     assert reply["result"]["csv"].startswith("name,area,address,plc_address,data_type")
     assert len(stored_rows(hass)) == 5
+
+
+async def test_export_then_import_keeps_stale_after_and_write_mode(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, command: Command
+) -> None:
+    """The CSV download imported again through the import flow: the row settings survive."""
+    tables = loaded_table_store(hass, loaded_entry.entry_id)
+    assert tables is not None
+    rows = stored_rows(hass)
+    rows["outdoor"][CONF_STALE_AFTER] = 30.0
+    rows["boiler"][CONF_STALE_AFTER] = 0.0  # never stale: not the same as unset
+    rows["level"][CONF_WRITE_MODE] = WRITE_MODE_ALWAYS
+    await tables.async_set_rows(DEVICE_ID, rows.values())
+    await hass.async_block_till_done()
+    text = (await command("export"))["result"]["csv"]
+    assert text.partition("\n")[0].endswith(",key,stale_after,write_mode")
+
+    await tables.async_set_rows(DEVICE_ID, [])
+    await hass.async_block_till_done()
+    result = await hass.config_entries.subentries.async_init(
+        (loaded_entry.entry_id, "import"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {"text": text})
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["reason"] == "points_added"
+    imported = {
+        (row["area"], row["address"]): (row.get(CONF_STALE_AFTER), row.get(CONF_WRITE_MODE))
+        for row in stored_rows(hass).values()
+    }
+    assert imported == {
+        ("input_register", 0): (0.0, None),
+        ("input_register", 2): (30.0, None),
+        ("holding_register", 0): (None, None),
+        ("holding_register", 1): (None, WRITE_MODE_ALWAYS),
+        ("holding_register", 10): (None, None),
+    }
 
 
 async def test_activity_reports_whole_row_reads_and_client_writes(

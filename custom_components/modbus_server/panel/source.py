@@ -28,6 +28,7 @@ from homeassistant.core import (
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_state_change_event
 
+from .. import planning
 from ..const import CONF_PROFILE, CONF_UNIT_IDS, DOMAIN, SUBENTRY_DEVICE
 from ..helpers import data_from_point, point_from_data, split_source
 from ..modbus import ModbusExceptionResponse
@@ -135,6 +136,14 @@ def device_rows(entry: ModbusServerConfigEntry, device_id: str) -> list[Point]:
     if runtime is not None:
         return list(runtime.register_map.points)
     return _stored(entry, device_id)
+
+
+def row_settings(entry: ModbusServerConfigEntry, device_id: str) -> dict[str, dict[str, Any]]:
+    """Row id -> the stored row's stale_after/write_mode, as the export writes them."""
+    tables = _tables(entry)
+    if tables is None or not has_device(entry, device_id):
+        return {}
+    return planning.row_settings(tables.rows(device_id))
 
 
 def other_rows(entry: ModbusServerConfigEntry, device_id: str, key: str) -> list[Point]:

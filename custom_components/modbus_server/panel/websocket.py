@@ -306,7 +306,8 @@ def ws_export(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, 
     if (entry := _device(hass, connection, msg)) is None:
         return
     points = source.device_rows(entry, msg["device_id"])
+    settings = source.row_settings(entry, msg["device_id"])
     connection.send_result(
         msg["id"],
-        {"filename": f"{slugify(entry.title)}.csv", "csv": export_csv(points)},
+        {"filename": f"{slugify(entry.title)}.csv", "csv": export_csv(points, settings)},
     )
