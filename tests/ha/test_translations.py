@@ -141,6 +141,7 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
         "serial_port_missing",
         "serial_port_busy",
         "serial_permission_denied",
+        "not_a_serial_port",
         "serial_cannot_open",
     }
     assert set(data["issues"]) == {
