@@ -144,6 +144,8 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
         "not_a_serial_port",
         "serial_cannot_open",
     }
+    # Home Assistant looks up exceptions.<key>.message: a bare string shows only the key
+    assert all(set(text) == {"message"} for text in data["exceptions"].values())
     assert set(data["issues"]) == {
         "permission_denied",
         "missing_entities",
