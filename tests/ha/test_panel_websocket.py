@@ -147,11 +147,11 @@ async def test_rows_are_one_compact_payload_with_the_values_clients_read(
     assert rows["offset"]["source"] is None
     assert rows["offset"]["plc"] == "40001"
     values = result["values"]
-    assert values["boiler"] == [float32_cells(21.5), 21.5, None]
-    assert values["outdoor"] == [[(-32) & 0xFFFF], -3.2, None]
+    assert values["boiler"] == [float32_cells(21.5), 21.5, None, False]
+    assert values["outdoor"] == [[(-32) & 0xFFFF], -3.2, None, False]
     # an owned value nobody set yet: unavailable, its type's unavailable code is served
     assert values["offset"][1] is None
-    assert values["level"] == [[7], 7.0, None]
+    assert values["level"] == [[7], 7.0, None, False]
 
 
 async def test_a_row_that_cannot_be_read_shows_the_exception_clients_get(
@@ -178,9 +178,9 @@ async def test_subscription_pushes_changed_values_in_one_batch(
     assert event["type"] == "event"
     assert event["event"] == {
         "values": {
-            "boiler": [float32_cells(23.0), 23.0, None],
-            "outdoor": [[15], 1.5, None],
-            "mirror": [[2], 1.5, None],  # the same entity feeds both rows
+            "boiler": [float32_cells(23.0), 23.0, None, False],
+            "outdoor": [[15], 1.5, None, False],
+            "mirror": [[2], 1.5, None, False],  # the same entity feeds both rows
         }
     }
 
@@ -191,7 +191,7 @@ async def test_subscription_pushes_owned_values_set_in_home_assistant(
     assert (await command("subscribe"))["success"]
     loaded_entry.runtime_data.devices[DEVICE_ID].owned.set_from_entity("offset", 12)
     event = await asyncio.wait_for(ws.receive_json(), 5)
-    assert event["event"] == {"values": {"offset": [[12], 12, None]}}
+    assert event["event"] == {"values": {"offset": [[12], 12, None, False]}}
 
 
 async def test_edit_stores_the_row_and_the_swapped_table_is_announced(
@@ -224,7 +224,12 @@ async def test_edit_stores_the_row_and_the_swapped_table_is_announced(
     assert loaded_entry.runtime_data.server is server  # swapped, not reloaded
     rows = rows_by_key((await command("rows"))["result"])
     assert rows["outdoor"]["address"] == 10
-    assert (await command("rows"))["result"]["values"]["outdoor"] == [[-6 & 0xFFFF], -3.2, None]
+    assert (await command("rows"))["result"]["values"]["outdoor"] == [
+        [-6 & 0xFFFF],
+        -3.2,
+        None,
+        False,
+    ]
 
 
 async def test_edit_keeps_settings_the_table_view_does_not_show(

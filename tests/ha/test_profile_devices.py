@@ -290,6 +290,33 @@ async def test_the_table_view_offers_no_editing_of_a_profile_devices_rows(
     assert reply["result"]["editable"] is False
 
 
+async def test_the_table_view_reports_an_unbound_slot_as_not_bound_not_unavailable(
+    hass: HomeAssistant, meter: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """An unbound slot serves the profile's missing value: raw cells, no engineering value."""
+    ws = await hass_ws_client(hass)
+    device = {"entry_id": meter.entry_id, "device_id": DEVICE_ID}
+    await ws.send_json_auto_id({"type": "modbus_server/table/rows", **device})
+    result = (await ws.receive_json())["result"]
+    fields = result["fields"]
+    rows = {
+        row[fields.index("name")]: row[0]
+        for row in result["rows"]
+        if row[fields.index("area")] == "input_register"
+    }
+    cells, value, error, not_bound = result["values"][rows["voltage_l2"]]
+    assert (value, error, not_bound) == (None, None, True)
+    assert cells == [0, 0]  # what a client reads there: the SDM630 profile's missing value
+    cells, value, error, not_bound = result["values"][rows["power"]]
+    assert (value, error, not_bound) == (pytest.approx(1500.0), None, False)
+    # a bound slot whose entity is unavailable stays unavailable, with the fault clients get
+    hass.states.async_set("sensor.grid_power", "unavailable")
+    await hass.async_block_till_done()
+    await ws.send_json_auto_id({"type": "modbus_server/table/rows", **device})
+    values = (await ws.receive_json())["result"]["values"]
+    assert values[rows["power"]] == [None, None, "ServerDeviceFailure", False]
+
+
 @pytest.mark.parametrize("key", sorted(PROFILES))
 async def test_every_profile_can_be_created_in_the_flow_and_answers(
     hass: HomeAssistant, hass_storage: dict[str, Any], port: int, key: str

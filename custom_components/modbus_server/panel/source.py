@@ -61,6 +61,8 @@ class RowValue:
     value: object
     error: str | None
     """The exception a client reading only this row gets (None when it reads fine)."""
+    not_bound: bool = False
+    """A profile row whose slot is not bound: no engineering value (not 'unavailable')."""
 
 
 def servers(hass: HomeAssistant) -> list[ModbusServerConfigEntry]:
@@ -208,18 +210,20 @@ def row_values(entry: ModbusServerConfigEntry, points: Iterable[Point]) -> dict[
     for device in entry.runtime_data.devices.values():
         own = {p.key for p in device.register_map.points} & keys
         bridge = device.reader
+        profile = device.profile
         for point in points:
             if point.key not in own:
                 continue
-            value = bridge.current_value(point)
+            not_bound = profile is not None and not profile.is_bound(point)
+            value = None if not_bound else bridge.current_value(point)
             if value is UNAVAILABLE:
                 value = None
             try:
                 cells = list(bridge.on_read(None, point.area, point.address, point.register_count))
             except ModbusExceptionResponse as err:
-                values[point.key] = RowValue(None, value, type(err).__name__)
+                values[point.key] = RowValue(None, value, type(err).__name__, not_bound)
             else:
-                values[point.key] = RowValue(cells, value, None)
+                values[point.key] = RowValue(cells, value, None, not_bound)
     return values
 
 
