@@ -7,7 +7,8 @@ problem is worded in the user's terms is decided here, so the table view's inlin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import split_entity_id
@@ -19,26 +20,33 @@ from .const import (
     CONF_BIT,
     CONF_BYTE_ORDER,
     CONF_DATA_TYPE,
+    CONF_ENTITY_ID,
     CONF_LENGTH,
     CONF_OFFSET,
     CONF_SCALE,
+    CONF_STALE_AFTER,
     CONF_UNAVAILABLE_VALUE,
     CONF_UNIT,
     CONF_WORD_ORDER,
     CONF_WRITABLE,
+    CONF_WRITE_MODE,
+    WRITE_MODE_DEFAULT,
+    WRITE_MODES,
 )
 from .helpers import point_title, split_source
 from .modbus.area import Area
 from .registermap import (
     DataType,
     FieldError,
+    ImportedRow,
     MapValidationError,
     Point,
     RegisterMap,
-    import_csv,
-    import_json,
+    import_csv_rows,
+    import_json_rows,
     validate_point,
 )
+from .table_store import ROW_ID
 
 if TYPE_CHECKING:
     from homeassistant.core import State
@@ -63,6 +71,9 @@ AREA_NAMES = {
     Area.HOLDING_REGISTER: "holding register",
 }
 """Area names in messages and the row form's description."""
+
+MAX_STALE_AFTER = 86400
+"""Longest row staleness override in seconds (the row form's box)."""
 
 AREA_ORDER = (Area.COIL, Area.DISCRETE_INPUT, Area.INPUT_REGISTER, Area.HOLDING_REGISTER)
 """Areas as PLC references number them: 0xxxx, 1xxxx, 3xxxx, 4xxxx."""
@@ -204,15 +215,78 @@ def plan_bulk(
     return new, unsupported
 
 
-def read_table(text: str) -> list[Point]:
-    """Points of a pasted CSV or JSON text (ImportFormatError lists its problems).
+def read_table(text: str) -> list[ImportedRow]:
+    """Rows (point and settings) of a pasted CSV or JSON text (ImportFormatError lists problems).
 
     Pure and thread-safe: the import flow runs it in the executor.
     """
     stripped = text.strip()
     if stripped.startswith(("[", "{")):
-        return import_json(stripped)
-    return import_csv(stripped)
+        return import_json_rows(stripped, read_row_settings)
+    return import_csv_rows(stripped, read_row_settings)
+
+
+def read_row_settings(point: Point, cells: Mapping[str, object]) -> dict[str, Any]:
+    """A row's `stale_after` and `write_mode` from an import, by the row form's rules.
+
+    Empty cells leave a setting unset. `stale_after`: seconds from 0 (never stale) to
+    `MAX_STALE_AFTER`, only for a row with a source (an owned row has nothing to go stale);
+    `write_mode`: one of `WRITE_MODES`. ValueError names the column and the value.
+    """
+    settings: dict[str, Any] = {}
+    problems: list[str] = []
+    stale = cells.get(CONF_STALE_AFTER)
+    if stale is not None and str(stale).strip():
+        seconds = _seconds(stale)
+        if seconds is None:
+            problems.append(
+                f"{CONF_STALE_AFTER}: expected seconds from 0 to {MAX_STALE_AFTER} "
+                f"(empty: the device's), got {stale!r}"
+            )
+        elif point.source is None:
+            problems.append(f"{CONF_STALE_AFTER}: an owned row has no source to go stale")
+        else:
+            settings[CONF_STALE_AFTER] = seconds
+    mode = cells.get(CONF_WRITE_MODE)
+    if mode is not None and str(mode).strip():
+        text = str(mode).strip().lower()
+        if text in WRITE_MODES:
+            settings[CONF_WRITE_MODE] = text
+        else:
+            problems.append(
+                f"{CONF_WRITE_MODE}: expected one of {', '.join(WRITE_MODES)}, got {mode!r}"
+            )
+    if problems:
+        raise ValueError("; ".join(problems))
+    return settings
+
+
+def _seconds(value: object) -> float | None:
+    """A stale_after cell as seconds within the row form's range (None: not such a number)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value) if isinstance(value, int | float) else float(str(value).strip())
+    except ValueError, OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_STALE_AFTER else None
+
+
+def row_settings(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Row id -> the settings an export writes beside its point (unset ones left out).
+
+    The default write mode is written as empty (it is what an empty cell imports as), and an
+    owned row has no staleness to export.
+    """
+    settings: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        own: dict[str, Any] = {}
+        if row.get(CONF_STALE_AFTER) not in (None, "") and row.get(CONF_ENTITY_ID):
+            own[CONF_STALE_AFTER] = float(row[CONF_STALE_AFTER])
+        if row.get(CONF_WRITE_MODE) not in (None, "", WRITE_MODE_DEFAULT):
+            own[CONF_WRITE_MODE] = row[CONF_WRITE_MODE]
+        settings[str(row[ROW_ID])] = own
+    return settings
 
 
 def import_problems(points: list[Point], existing: list[Point]) -> list[str]:

@@ -8,7 +8,6 @@ A problem is reported on its field and the form is shown again with what was typ
 
 from __future__ import annotations
 
-import errno
 import glob
 import ipaddress
 import os
@@ -99,7 +98,13 @@ from .modbus.device_id import MAX_OBJECT_LENGTH
 from .modbus.transport.serial import BAUD_RATES, SerialSettings, open_serial
 from .pki import generate_server_pki, server_hosts
 from .tls_pem import PemError, check_pem, pem_text
-from .transports import LISTENING_TRANSPORTS, serial_settings, tls_context, transport_of
+from .transports import (
+    LISTENING_TRANSPORTS,
+    serial_error_key,
+    serial_settings,
+    tls_context,
+    transport_of,
+)
 
 WRITE_TIMEOUT_RANGE: Final = (0.5, 60.0)
 """Seconds a client's write may wait for its service calls (the form's bounds)."""
@@ -148,15 +153,6 @@ PEM_FIELD: Final = {
     "certificate": CONF_TLS_CERTIFICATE,
     "key": CONF_TLS_KEY,
     "client_ca": CONF_TLS_CLIENT_CA,
-}
-SERIAL_ERRORS: Final = {
-    errno.ENOENT: "serial_port_missing",
-    errno.ENODEV: "serial_port_missing",
-    errno.ENXIO: "serial_port_missing",
-    errno.EBUSY: "serial_port_busy",
-    errno.EACCES: "serial_permission_denied",
-    errno.EPERM: "serial_permission_denied",
-    errno.ENOTTY: "not_a_serial_port",
 }
 _SERIAL_GLOBS: Final = ("/dev/ttyUSB*", "/dev/ttyACM*", "/dev/ttyAMA*", "/dev/ttyS*")
 BY_ID: Final = "/dev/serial/by-id"
@@ -582,7 +578,7 @@ class ServerForm:
         try:
             await self.hass.async_add_executor_job(try_open_serial, settings)
         except OSError as err:
-            errors[CONF_SERIAL_PORT] = SERIAL_ERRORS.get(err.errno or 0, "serial_cannot_open")
+            errors[CONF_SERIAL_PORT] = serial_error_key(err)
             placeholders["error"] = err.strerror or str(err)
 
     async def _async_check_tls(

@@ -19,7 +19,9 @@ from homeassistant.helpers import config_validation as cv, entity_registry as er
 
 from .const import ATTR_VALUE, DOMAIN, SERVICE_EXPORT_REGISTER_MAP, SERVICE_SET_VALUE
 from .models import ModbusServerConfigEntry
+from .planning import row_settings
 from .registermap import export_csv, export_json
+from .table_store import loaded_table_store
 
 ATTR_DEVICE = "device"
 EXPORT_SCHEMA = probatio.Schema(
@@ -78,8 +80,14 @@ async def _async_export_register_map(call: ServiceCall) -> ServiceResponse:
             )
         device = found[0]
     points = device.register_map.points
-    json_text = export_json(points)
-    return {"csv": export_csv(points), "json": json_text, "table": json.loads(json_text)}
+    tables = loaded_table_store(call.hass, entry.entry_id)
+    settings = row_settings(tables.rows(device.settings.device_id)) if tables else {}
+    json_text = export_json(points, settings)
+    return {
+        "csv": export_csv(points, settings),
+        "json": json_text,
+        "table": json.loads(json_text),
+    }
 
 
 async def _async_set_value(call: ServiceCall) -> None:

@@ -16,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.const import CONF_PORT
 
@@ -81,6 +81,22 @@ LISTENING_TRANSPORTS = frozenset(
     {TRANSPORT_TCP, TRANSPORT_UDP, TRANSPORT_RTU_OVER_TCP, TRANSPORT_TLS}
 )
 """Transports that bind an address and port (bind address, port, allow-list apply)."""
+
+SERIAL_CANNOT_OPEN: Final = "serial_cannot_open"
+SERIAL_ERRORS: Final = {
+    errno.ENOENT: "serial_port_missing",
+    errno.ENODEV: "serial_port_missing",
+    errno.ENXIO: "serial_port_missing",
+    errno.EBUSY: "serial_port_busy",
+    errno.EACCES: "serial_permission_denied",
+    errno.EPERM: "serial_permission_denied",
+    errno.ENOTTY: "not_a_serial_port",
+}
+"""errno of a serial port that did not open -> its translation key, else SERIAL_CANNOT_OPEN.
+
+One table for both places that open the port: the server form (`config.error`, on the port
+field) and the setup (`exceptions`, the entry's retry message); every key exists in both.
+"""
 
 
 def transport_of(data: Mapping[str, Any]) -> str:
@@ -284,14 +300,13 @@ def _recent(clients: list[ClientInfo]) -> list[ClientInfo]:
     return [client for client in clients if (client.last_request or 0) >= since]
 
 
+def serial_error_key(err: OSError) -> str:
+    """Translation key of a serial port that did not open (see `SERIAL_ERRORS`)."""
+    return SERIAL_ERRORS.get(err.errno or 0, SERIAL_CANNOT_OPEN)
+
+
 def start_error_key(transport: str, err: OSError) -> str:
     """Translation key of a failed start: a bind failure, or a serial port that did not open."""
     if transport != TRANSPORT_SERIAL:
         return bind_error_key(err)
-    if err.errno == errno.ENOENT:
-        return "serial_port_missing"
-    if err.errno == errno.EBUSY:
-        return "serial_port_busy"
-    if err.errno in (errno.EACCES, errno.EPERM):
-        return "serial_permission_denied"
-    return "serial_cannot_open"
+    return serial_error_key(err)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -187,15 +188,31 @@ def entry(
     return v2_entry(hass_storage, port, rows_of(subentries))
 
 
+async def async_set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add a server entry to hass and set it up (its server listening)."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+@asynccontextmanager
+async def tcp_client(port: int) -> AsyncIterator[AsyncModbusTcpClient]:
+    """A pymodbus client connected to the server on 127.0.0.1:`port`, closed on exit."""
+    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
+    assert await modbus.connect()
+    try:
+        yield modbus
+    finally:
+        modbus.close()
+
+
 @pytest.fixture
 async def loaded_entry(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> AsyncGenerator[MockConfigEntry]:
     """`entry` set up (server listening); unloaded again after the test."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield entry
+    yield await async_set_up(hass, entry)
     if entry.state is ConfigEntryState.LOADED:
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
@@ -204,10 +221,8 @@ async def loaded_entry(
 @pytest.fixture
 async def client(loaded_entry: MockConfigEntry, port: int) -> AsyncGenerator[AsyncModbusTcpClient]:
     """A pymodbus client connected to the running server of `loaded_entry`."""
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    yield modbus
-    modbus.close()
+    async with tcp_client(port) as modbus:
+        yield modbus
 
 
 def stored_rows(

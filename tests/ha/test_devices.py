@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncGenerator
 from typing import Any
 from unittest.mock import patch
 
@@ -36,27 +35,18 @@ def rows(entity_id: str, count: int = 10) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-async def served(
-    hass: HomeAssistant, hass_storage: dict[str, Any], port: int
-) -> AsyncGenerator[MockConfigEntry]:
+def entry(hass: HomeAssistant, hass_storage: dict[str, Any], port: int) -> MockConfigEntry:
     """A server whose one device answers unit 1 with HR 0..9 = sensor.a, plus an owned coil."""
     hass.states.async_set("sensor.a", "1")
     hass.states.async_set("sensor.b", "2")
     owned = {**point_data("coil", 0, "bool", name="Ack", writable=True), "id": "ack"}
-    entry = v2_entry(hass_storage, port, [*rows("sensor.a"), owned], unit_ids=[1])
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
+    return v2_entry(hass_storage, port, [*rows("sensor.a"), owned], unit_ids=[1])
 
 
 @pytest.fixture
-async def client(served: MockConfigEntry, port: int) -> AsyncGenerator[AsyncModbusTcpClient]:
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    yield modbus
-    modbus.close()
+def served(loaded_entry: MockConfigEntry) -> MockConfigEntry:
+    """`entry` running (conftest's `loaded_entry`; `client` is connected to it)."""
+    return loaded_entry
 
 
 async def device_form(hass: HomeAssistant, entry: MockConfigEntry, **fields: Any) -> Any:

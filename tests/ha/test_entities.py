@@ -23,7 +23,14 @@ from custom_components.modbus_server.modbus import Area
 from custom_components.modbus_server.number import number_limits
 from custom_components.modbus_server.registermap import DataType
 
-from .conftest import async_edit_table, only_device, point_data, point_subentry, server_data
+from .conftest import (
+    async_edit_table,
+    only_device,
+    point_data,
+    point_subentry,
+    server_data,
+    tcp_client,
+)
 
 COIL = "switch.plant_pump_enable"
 SETPOINT = "number.plant_setpoint"
@@ -294,16 +301,12 @@ async def test_owned_64_bit_values_survive_a_restart_exactly(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     big, huge = 2**63 - 1, 2**53 + 1
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    try:
+    async with tcp_client(port) as modbus:
         registers = [
             *modbus.convert_to_registers(big, modbus.DATATYPE.INT64),
             *modbus.convert_to_registers(huge, modbus.DATATYPE.UINT64),
         ]
         assert not (await modbus.write_registers(0, registers)).isError()
-    finally:
-        modbus.close()
     await hass.services.async_call(
         DOMAIN,
         "set_value",

@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.modbus_server.const import DOMAIN, SUBENTRY_POINT
 from custom_components.modbus_server.helpers import try_bind
 
-from .conftest import async_edit_table, only_device, point_data, server_data
+from .conftest import async_edit_table, only_device, point_data, server_data, tcp_client
 
 
 def port_is_free(port: int) -> bool:
@@ -206,14 +206,10 @@ async def test_read_only_server_has_no_write_callback(
 async def test_device_identification_names_the_entry_and_version(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, port: int
 ) -> None:
-    client = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await client.connect()
-    try:
+    async with tcp_client(port) as client:
         basic = await client.read_device_information(read_code=1)
         assert basic.information[0] == b"Home Assistant"
         assert basic.information[1] == b"modbus_server"
         assert basic.information[2] == b"0.1.0"
         regular = await client.read_device_information(read_code=2)
         assert regular.information[4] == b"Plant"  # product name = the entry's name
-    finally:
-        client.close()

@@ -8,7 +8,6 @@ import pytest
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.setup import async_setup_component
-from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
@@ -16,7 +15,7 @@ from custom_components.modbus_server import logbook
 from custom_components.modbus_server.const import DOMAIN, EVENT_WRITE
 from custom_components.modbus_server.logbook import describe_write
 
-from .conftest import point_data, point_subentry
+from .conftest import async_set_up, point_data, point_subentry, tcp_client
 
 
 @pytest.fixture(autouse=True)
@@ -121,17 +120,11 @@ async def test_logbook_shows_the_client_on_the_entity(
     )
     hass.config.components.add("frontend")  # logbook only registers a panel with it
     assert await async_setup_component(hass, "logbook", {})
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await async_set_up(hass, entry)
 
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    try:
+    async with tcp_client(port) as modbus:
         registers = modbus.convert_to_registers(21.5, modbus.DATATYPE.FLOAT32)
         assert not (await modbus.write_registers(100, registers, device_id=1)).isError()
-    finally:
-        modbus.close()
     assert hass.states.get("input_number.level").state == "21.5"  # type: ignore[union-attr]
     await hass.async_block_till_done()
     await recorder_mock.async_block_till_done()

@@ -16,7 +16,6 @@ import pytest
 from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     mock_restore_cache_with_extra_data,
@@ -33,6 +32,8 @@ from custom_components.modbus_server.const import (
 )
 from custom_components.modbus_server.migration import async_migrate
 from custom_components.modbus_server.table_store import ROW_ID, TableStore, storage_key
+
+from .conftest import tcp_client
 
 V1 = json.loads((Path(__file__).parent / "fixtures" / "v1_storage.json").read_text())
 V1_ENTRY: dict[str, Any] = V1["core.config_entries"]["data"]["entries"][0]
@@ -193,9 +194,7 @@ async def test_a_migrated_entry_serves_the_same_units_rows_and_restored_values(
     assert entry.version == 2
     (device_id,) = entry.subentries
 
-    client = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await client.connect()
-    try:
+    async with tcp_client(port) as client:
         boiler = await client.read_input_registers(0, count=2, device_id=7)
         assert not boiler.isError()
         assert struct.unpack(">f", struct.pack(">HH", *boiler.registers))[0] == 21.5
@@ -206,8 +205,6 @@ async def test_a_migrated_entry_serves_the_same_units_rows_and_restored_values(
         assert struct.unpack(">f", struct.pack(">HH", *setpoint.registers))[0] == 4.25
         coil = await client.read_coils(10, count=1, device_id=7)
         assert coil.bits[0] is True
-    finally:
-        client.close()
 
     # The owned entities are the same registry entries, now on their device's subentry.
     for stored in V1["entity_registry_entries"]:

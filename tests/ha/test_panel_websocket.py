@@ -15,8 +15,14 @@ from pymodbus.client import AsyncModbusTcpClient
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
+from custom_components.modbus_server.const import (
+    CONF_STALE_AFTER,
+    CONF_WRITE_MODE,
+    WRITE_MODE_ALWAYS,
+)
 from custom_components.modbus_server.panel.websocket import ROW_FIELDS
 from custom_components.modbus_server.registermap import export_csv
+from custom_components.modbus_server.table_store import loaded_table_store
 
 from .conftest import DEVICE_ID, point_data, point_subentry, stored_rows
 
@@ -141,11 +147,11 @@ async def test_rows_are_one_compact_payload_with_the_values_clients_read(
     assert rows["offset"]["source"] is None
     assert rows["offset"]["plc"] == "40001"
     values = result["values"]
-    assert values["boiler"] == [float32_cells(21.5), 21.5, None]
-    assert values["outdoor"] == [[(-32) & 0xFFFF], -3.2, None]
+    assert values["boiler"] == [float32_cells(21.5), 21.5, None, False]
+    assert values["outdoor"] == [[(-32) & 0xFFFF], -3.2, None, False]
     # an owned value nobody set yet: unavailable, its type's unavailable code is served
     assert values["offset"][1] is None
-    assert values["level"] == [[7], 7.0, None]
+    assert values["level"] == [[7], 7.0, None, False]
 
 
 async def test_a_row_that_cannot_be_read_shows_the_exception_clients_get(
@@ -172,9 +178,9 @@ async def test_subscription_pushes_changed_values_in_one_batch(
     assert event["type"] == "event"
     assert event["event"] == {
         "values": {
-            "boiler": [float32_cells(23.0), 23.0, None],
-            "outdoor": [[15], 1.5, None],
-            "mirror": [[2], 1.5, None],  # the same entity feeds both rows
+            "boiler": [float32_cells(23.0), 23.0, None, False],
+            "outdoor": [[15], 1.5, None, False],
+            "mirror": [[2], 1.5, None, False],  # the same entity feeds both rows
         }
     }
 
@@ -185,7 +191,7 @@ async def test_subscription_pushes_owned_values_set_in_home_assistant(
     assert (await command("subscribe"))["success"]
     loaded_entry.runtime_data.devices[DEVICE_ID].owned.set_from_entity("offset", 12)
     event = await asyncio.wait_for(ws.receive_json(), 5)
-    assert event["event"] == {"values": {"offset": [[12], 12, None]}}
+    assert event["event"] == {"values": {"offset": [[12], 12, None, False]}}
 
 
 async def test_edit_stores_the_row_and_the_swapped_table_is_announced(
@@ -218,7 +224,12 @@ async def test_edit_stores_the_row_and_the_swapped_table_is_announced(
     assert loaded_entry.runtime_data.server is server  # swapped, not reloaded
     rows = rows_by_key((await command("rows"))["result"])
     assert rows["outdoor"]["address"] == 10
-    assert (await command("rows"))["result"]["values"]["outdoor"] == [[-6 & 0xFFFF], -3.2, None]
+    assert (await command("rows"))["result"]["values"]["outdoor"] == [
+        [-6 & 0xFFFF],
+        -3.2,
+        None,
+        False,
+    ]
 
 
 async def test_edit_keeps_settings_the_table_view_does_not_show(
@@ -369,6 +380,43 @@ async def test_csv_download_is_the_integrations_export(
     }
     assert reply["result"]["csv"].startswith("name,area,address,plc_address,data_type")
     assert len(stored_rows(hass)) == 5
+
+
+async def test_export_then_import_keeps_stale_after_and_write_mode(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, command: Command
+) -> None:
+    """The CSV download imported again through the import flow: the row settings survive."""
+    tables = loaded_table_store(hass, loaded_entry.entry_id)
+    assert tables is not None
+    rows = stored_rows(hass)
+    rows["outdoor"][CONF_STALE_AFTER] = 30.0
+    rows["boiler"][CONF_STALE_AFTER] = 0.0  # never stale: not the same as unset
+    rows["level"][CONF_WRITE_MODE] = WRITE_MODE_ALWAYS
+    await tables.async_set_rows(DEVICE_ID, rows.values())
+    await hass.async_block_till_done()
+    text = (await command("export"))["result"]["csv"]
+    assert text.partition("\n")[0].endswith(",key,stale_after,write_mode")
+
+    await tables.async_set_rows(DEVICE_ID, [])
+    await hass.async_block_till_done()
+    result = await hass.config_entries.subentries.async_init(
+        (loaded_entry.entry_id, "import"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {"text": text})
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["reason"] == "points_added"
+    imported = {
+        (row["area"], row["address"]): (row.get(CONF_STALE_AFTER), row.get(CONF_WRITE_MODE))
+        for row in stored_rows(hass).values()
+    }
+    assert imported == {
+        ("input_register", 0): (0.0, None),
+        ("input_register", 2): (30.0, None),
+        ("holding_register", 0): (None, None),
+        ("holding_register", 1): (None, WRITE_MODE_ALWAYS),
+        ("holding_register", 10): (None, None),
+    }
 
 
 async def test_activity_reports_whole_row_reads_and_client_writes(

@@ -8,7 +8,6 @@ power W, 0x0000 phase 1 volts, 0x0048 total import kWh); EM24 32-bit values low 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from custom_components.modbus_server.panel import source
 from custom_components.modbus_server.profiles import PROFILES
 from tests.profiles.helpers import f32_abcd
 
-from .conftest import DEVICE_ID, v2_entry
+from .conftest import DEVICE_ID, async_set_up, tcp_client, v2_entry
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -42,27 +41,18 @@ SDM630 = {
 
 
 @pytest.fixture
-async def meter(
-    hass: HomeAssistant, hass_storage: dict[str, Any], port: int
-) -> AsyncGenerator[MockConfigEntry]:
+def entry(hass: HomeAssistant, hass_storage: dict[str, Any], port: int) -> MockConfigEntry:
     """An SDM630 profile device on unit 3 fed by three sensors in kW, V and kWh."""
     hass.states.async_set("sensor.grid_power", "1.5", {"unit_of_measurement": "kW"})
     hass.states.async_set("sensor.grid_voltage", "231.5", {"unit_of_measurement": "V"})
     hass.states.async_set("sensor.grid_import", "1234.5", {"unit_of_measurement": "kWh"})
-    entry = v2_entry(hass_storage, port, [], unit_ids=[3], **SDM630)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
+    return v2_entry(hass_storage, port, [], unit_ids=[3], **SDM630)
 
 
 @pytest.fixture
-async def client(meter: MockConfigEntry, port: int) -> AsyncGenerator[AsyncModbusTcpClient]:
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    yield modbus
-    modbus.close()
+def meter(loaded_entry: MockConfigEntry) -> MockConfigEntry:
+    """`entry` running (conftest's `loaded_entry`; `client` is connected to it)."""
+    return loaded_entry
 
 
 async def read_f32(client: AsyncModbusTcpClient, address: int, unit: int = 3) -> float:
@@ -158,12 +148,8 @@ async def test_em24_keeps_the_application_write_across_a_live_edit(
     entry = v2_entry(
         hass_storage, port, [], unit_ids=[1], slots={"power": "sensor.grid_power"}, **data
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    try:
+    await async_set_up(hass, entry)
+    async with tcp_client(port) as modbus:
         model = await modbus.read_holding_registers(0x000B, count=1, device_id=1)
         assert model.registers == [1648]
         written = await modbus.write_register(0xA000, 7, device_id=1)
@@ -183,9 +169,7 @@ async def test_em24_keeps_the_application_write_across_a_live_edit(
         assert power.registers == [0x4E20, 0]
         l1 = await modbus.read_holding_registers(0x0012, count=2, device_id=1)
         assert l1.registers == [5000, 0]  # phase 1 W, 500 W in 0.1 W
-    finally:
-        modbus.close()
-        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def flow_step(hass: HomeAssistant, result: Any, user_input: dict[str, Any]) -> Any:
@@ -228,9 +212,7 @@ async def test_add_and_reconfigure_a_profile_device_through_the_flow(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    try:
+    async with tcp_client(port) as modbus:
         assert await read_f32(modbus, 0x0034, unit=2) == pytest.approx(1200.0)
         meter = next(s for s in entry.subentries.values() if s.title == "Grid meter")
         result = await hass.config_entries.subentries.async_init(
@@ -254,9 +236,7 @@ async def test_add_and_reconfigure_a_profile_device_through_the_flow(
         await hass.async_block_till_done()
         assert modbus.connected
         assert await read_f32(modbus, 0x0034, unit=2) == pytest.approx(-300.0)  # kW, negated
-    finally:
-        modbus.close()
-        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_the_table_view_shows_the_generated_rows_with_live_values(
@@ -277,17 +257,46 @@ async def test_the_table_view_shows_the_generated_rows_with_live_values(
     assert source.find_row(meter, DEVICE_ID, by_name["power"].key) is None
 
 
+async def table_rows(ws: Any, entry: MockConfigEntry) -> dict[str, Any]:
+    """The table view's `rows` reply for the entry's device (asserted successful)."""
+    device = {"entry_id": entry.entry_id, "device_id": DEVICE_ID}
+    await ws.send_json_auto_id({"type": "modbus_server/table/rows", **device})
+    reply = await ws.receive_json()
+    assert reply["success"], reply
+    return dict(reply)
+
+
 async def test_the_table_view_offers_no_editing_of_a_profile_devices_rows(
     hass: HomeAssistant, meter: MockConfigEntry, hass_ws_client: WebSocketGenerator
 ) -> None:
-    ws = await hass_ws_client(hass)
-    device = {"entry_id": meter.entry_id, "device_id": DEVICE_ID}
-    await ws.send_json_auto_id({"type": "modbus_server/table/rows", **device})
-    reply = await ws.receive_json()
-    assert reply["success"]
+    reply = await table_rows(await hass_ws_client(hass), meter)
     assert reply["result"]["rows"]
     # the panel hides the select boxes, the editor and "Delete selected" for these rows
     assert reply["result"]["editable"] is False
+
+
+async def test_the_table_view_reports_an_unbound_slot_as_not_bound_not_unavailable(
+    hass: HomeAssistant, meter: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """An unbound slot serves the profile's missing value: raw cells, no engineering value."""
+    ws = await hass_ws_client(hass)
+    result = (await table_rows(ws, meter))["result"]
+    fields = result["fields"]
+    rows = {
+        row[fields.index("name")]: row[0]
+        for row in result["rows"]
+        if row[fields.index("area")] == "input_register"
+    }
+    cells, value, error, not_bound = result["values"][rows["voltage_l2"]]
+    assert (value, error, not_bound) == (None, None, True)
+    assert cells == [0, 0]  # what a client reads there: the SDM630 profile's missing value
+    cells, value, error, not_bound = result["values"][rows["power"]]
+    assert (value, error, not_bound) == (pytest.approx(1500.0), None, False)
+    # a bound slot whose entity is unavailable stays unavailable, with the fault clients get
+    hass.states.async_set("sensor.grid_power", "unavailable")
+    await hass.async_block_till_done()
+    values = (await table_rows(ws, meter))["result"]["values"]
+    assert values[rows["power"]] == [None, None, "ServerDeviceFailure", False]
 
 
 @pytest.mark.parametrize("key", sorted(PROFILES))
@@ -327,14 +336,10 @@ async def test_every_profile_can_be_created_in_the_flow_and_answers(
     await hass.async_block_till_done()
     first, last = profile.ranges[0]
     count = min(2, last - first + 1)  # DTSU666-H: 0x07D1 is a block of one
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    try:
+    async with tcp_client(port) as modbus:
         if Area.HOLDING_REGISTER in profile.areas:
             answer = await modbus.read_holding_registers(first, count=count, device_id=unit)
         else:
             answer = await modbus.read_input_registers(first, count=count, device_id=unit)
         assert not answer.isError(), answer
-    finally:
-        modbus.close()
-        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
@@ -620,6 +621,32 @@ async def test_import_adds_every_row(
     assert (humidity["entity_id"], humidity["attribute"]) == ("climate.living", "current_humidity")
 
 
+async def test_import_reads_stale_after_and_write_mode(
+    hass: HomeAssistant, added: MockConfigEntry
+) -> None:
+    """A JSON export with row settings, and a CSV without the columns (an older export)."""
+    pump, boiler = _rows()[1], _rows()[0]
+    settings = {"p": {"write_mode": "on_change"}, "b": {"stale_after": 12.5}}
+    text = export_json([replace(pump, key="p"), replace(boiler, key="b")], settings)
+    known = set(stored_rows(hass))
+    result = await start(hass, added, "import")
+    result = await step(hass, await step(hass, result, {"text": text}), {})
+    assert result["reason"] == "points_added"
+    new = {row["entity_id"]: row for key, row in stored_rows(hass).items() if key not in known}
+    assert new["switch.pump"]["write_mode"] == "on_change"
+    assert "stale_after" not in new["switch.pump"]
+    assert new["sensor.boiler_temp"]["stale_after"] == 12.5
+
+    known = set(stored_rows(hass))
+    result = await start(hass, added, "import")
+    text = "area,address,data_type,source\ninput_register,40,uint16,sensor.boiler_temp\n"
+    result = await step(hass, await step(hass, result, {"text": text}), {})
+    assert result["reason"] == "points_added"
+    (row,) = (row for key, row in stored_rows(hass).items() if key not in known)
+    assert "stale_after" not in row
+    assert "write_mode" not in row
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -645,6 +672,26 @@ async def test_import_adds_every_row(
         (
             "area,address,data_type,length,name\nholding_register,50,string,4,label\n",
             "cannot be text",
+        ),
+        (
+            "area,address,data_type,source,stale_after\n"
+            "holding_register,50,int16,sensor.a,10\n"
+            "holding_register,51,int16,sensor.b,-5\n",
+            "line 3: stale_after: expected seconds from 0 to 86400",
+        ),
+        (
+            "area,address,data_type,name,stale_after\nholding_register,50,int16,owned,10\n",
+            "line 2: stale_after: an owned row has no source",
+        ),
+        (
+            "area,address,data_type,source,write_mode\n"
+            "holding_register,50,int16,sensor.a,sometimes\n",
+            "line 2: write_mode: expected one of default, always, on_change",
+        ),
+        (
+            '{"points": [\n{"area": "coil", "address": 50, "data_type": "bool",\n'
+            '"source": "switch.pump", "writable": true, "write_mode": 7}]}',
+            "line 2: write_mode",
         ),
     ],
 )
@@ -989,16 +1036,19 @@ async def test_an_import_is_parsed_off_the_event_loop(
     hass: HomeAssistant, added: MockConfigEntry
 ) -> None:
     """20 000 CSV rows parse in about a second: not on the loop that runs Home Assistant."""
-    from custom_components.modbus_server.registermap import import_csv  # noqa: PLC0415
+    from custom_components.modbus_server.registermap import (  # noqa: PLC0415
+        ImportedRow,
+        import_csv_rows,
+    )
 
     threads: list[str] = []
 
-    def parse(text: str) -> list[Point]:
+    def parse(text: str, read_settings: Any) -> list[ImportedRow]:
         threads.append(threading.current_thread().name)
-        return import_csv(text)
+        return import_csv_rows(text, read_settings)
 
     result = await start(hass, added, "import")
-    with patch(f"{PLANNING}.import_csv", side_effect=parse):
+    with patch(f"{PLANNING}.import_csv_rows", side_effect=parse):
         result = await step(hass, result, {"text": export_csv(_rows())})
     assert result["step_id"] == "confirm"
     assert threads

@@ -141,8 +141,11 @@ def test_entities_exceptions_issues_and_services_are_translated() -> None:
         "serial_port_missing",
         "serial_port_busy",
         "serial_permission_denied",
+        "not_a_serial_port",
         "serial_cannot_open",
     }
+    # Home Assistant looks up exceptions.<key>.message: a bare string shows only the key
+    assert all(set(text) == {"message"} for text in data["exceptions"].values())
     assert set(data["issues"]) == {
         "permission_denied",
         "missing_entities",

@@ -8,10 +8,13 @@ client. Then the errors each transport's form reports on its field.
 from __future__ import annotations
 
 import asyncio
+import errno
 import fcntl
+import json
 import os
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,9 +29,14 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
-from custom_components.modbus_server import certs, server_form
+from custom_components.modbus_server import certs, server_form, transports
 from custom_components.modbus_server.const import DOMAIN
 from custom_components.modbus_server.server_form import serial_ports
+from custom_components.modbus_server.transports import (
+    SERIAL_CANNOT_OPEN,
+    SERIAL_ERRORS,
+    start_error_key,
+)
 
 from ..modbus.gateway import Gateway
 from ..modbus.serial_pair import socat_pair
@@ -316,6 +324,35 @@ async def test_a_path_that_is_no_serial_port_is_reported(
         result["flow_id"], settings("serial", serial_port=str(plain))
     )
     assert result["errors"] == {"serial_port": "not_a_serial_port"}
+
+
+async def test_a_serial_server_whose_port_is_no_tty_says_so_at_setup(
+    hass: HomeAssistant, pty: tuple[str, str], tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The port became a plain file after the form checked it: setup names it, like the form."""
+    entry = await async_create(
+        hass, "serial", serial_port=pty[0], baudrate="19200", parity="N", stopbits="1"
+    )
+    await async_unload(hass, entry)
+    plain = tmp_path / "notatty"
+    plain.write_text("")
+    hass.config_entries.async_update_entry(entry, data={**entry.data, "serial_port": str(plain)})
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.error_reason_translation_key == "not_a_serial_port"
+    message = f"The serial port {plain} 19200 8N1 of Plant serial is no serial port"
+    assert message in str(entry.reason)
+    assert message in caplog.text
+
+
+def test_every_serial_error_has_a_form_error_and_a_setup_message() -> None:
+    """One errno table for the form and the setup: each key is translated in both places."""
+    strings = json.loads((Path(transports.__file__).parent / "strings.json").read_text())
+    for code, key in {**SERIAL_ERRORS, errno.EIO: SERIAL_CANNOT_OPEN}.items():
+        assert start_error_key("serial", OSError(code, "x")) == key
+        assert key in strings["config"]["error"]
+        assert strings["exceptions"][key]["message"]
 
 
 async def test_a_turnaround_shorter_than_the_silence_is_refused(

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.modbus_server.const import CONF_WRITE_TIMEOUT, DOMAIN, EVENT_WRITE
 from custom_components.modbus_server.logbook import describe_write
 
-from .conftest import only_device, point_data, point_subentry, server_data
+from .conftest import only_device, point_data, point_subentry, server_data, tcp_client
 
 ILLEGAL_DATA_VALUE = 3
 SERVER_DEVICE_FAILURE = 4
@@ -218,12 +218,8 @@ async def test_write_deadline_comes_from_the_entry_and_a_late_write_is_recorded_
     hass.services.async_register("switch", "turn_on", turn_on)
     writes: list[Any] = []
     hass.bus.async_listen(EVENT_WRITE, writes.append)
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    try:
+    async with tcp_client(port) as modbus:
         assert (await modbus.write_coil(0, True)).exception_code == SERVER_DEVICE_BUSY
-    finally:
-        modbus.close()
     await hass.async_block_till_done()
     assert [e.data["result"] for e in writes] == ["timeout"]
     assert describe_write(writes[0].data).startswith("write by Modbus client 127.0.0.1")
@@ -249,14 +245,10 @@ async def test_the_rows_write_mode_reaches_the_bridge(hass: HomeAssistant, port:
     assert await hass.config_entries.async_setup(entry.entry_id)
     writes: list[Any] = []
     hass.bus.async_listen(EVENT_WRITE, writes.append)
-    modbus = AsyncModbusTcpClient("127.0.0.1", port=port, retries=0, timeout=3)
-    assert await modbus.connect()
-    try:
+    async with tcp_client(port) as modbus:
         for _ in range(2):
             assert not (await modbus.write_registers(0, float_registers(modbus, 10.0))).isError()
             assert not (await modbus.write_registers(2, float_registers(modbus, 10.0))).isError()
-    finally:
-        modbus.close()
     await hass.async_block_till_done()
     assert [e.data["address"] for e in writes] == [0, 0]
     await hass.config_entries.async_unload(entry.entry_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -11,6 +12,7 @@ from hypothesis import given, settings, strategies as st
 from custom_components.modbus_server.modbus.area import Area
 from custom_components.modbus_server.registermap import (
     LAYOUTS,
+    SETTING_COLUMNS,
     DataType,
     ImportFormatError,
     Point,
@@ -18,7 +20,9 @@ from custom_components.modbus_server.registermap import (
     export_json,
     format_plc_address,
     import_csv,
+    import_csv_rows,
     import_json,
+    import_json_rows,
     parse_plc_address,
     plc_address,
 )
@@ -45,13 +49,38 @@ POINTS = [
 
 def test_csv_header_and_a_row() -> None:
     lines = export_csv(POINTS).splitlines()
-    assert lines[0] == ",".join(COLUMNS)
+    assert lines[0] == ",".join((*COLUMNS, *SETTING_COLUMNS))
     assert lines[0].startswith("name,area,address,plc_address,data_type,register_count")
+    assert lines[0].endswith(",key,stale_after,write_mode")
     assert lines[1] == (
-        "Boiler temp,input_register,0,30001,float32,2,,1,0,ABCD,°C,false,,sensor.boiler,x,"
+        "Boiler temp,input_register,0,30001,float32,2,,1,0,ABCD,°C,false,,sensor.boiler,x,,,"
     )
-    assert lines[6] == "energy,holding_register,9999,410000,uint32,2,,1,0,CDAB,,false,,,,"
-    assert lines[8] == "relay,coil,0,00001,bool,1,,1,0,ABCD,,true,0,,,"
+    assert lines[6] == "energy,holding_register,9999,410000,uint32,2,,1,0,CDAB,,false,,,,,,"
+    assert lines[8] == "relay,coil,0,00001,bool,1,,1,0,ABCD,,true,0,,,,,"
+
+
+def test_row_settings_are_exported_by_key_and_handed_to_the_reader() -> None:
+    """The settings columns belong to the caller: export writes them, import passes them on."""
+    settings = {"abc": {"stale_after": 0.0, "write_mode": "always"}}
+    text = export_csv(POINTS, settings)
+    line = next(n for n, row in enumerate(text.splitlines(), start=1) if ",abc," in row)
+    assert text.splitlines()[line - 1].endswith(",abc,0,always")
+    seen: list[tuple[str, dict[str, object]]] = []
+
+    def reader(point: Point, cells: Mapping[str, object]) -> dict[str, object]:
+        if cells.get("write_mode") == "always":
+            raise ValueError("write_mode: not here")
+        seen.append((point.key, {c: cells.get(c) for c in SETTING_COLUMNS}))
+        return {}
+
+    with pytest.raises(ImportFormatError) as caught:
+        import_csv_rows(text, reader)
+    assert caught.value.errors == [(line, "write_mode: not here")]
+    rows = import_json_rows(export_json(POINTS, settings))
+    assert [row.settings for row in rows if row.point.key == "abc"] == [
+        {"stale_after": 0.0, "write_mode": "always"}
+    ]
+    assert all(row.settings == {} for row in rows if row.point.key != "abc")
 
 
 def test_csv_round_trip() -> None:

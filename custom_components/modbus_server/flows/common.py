@@ -117,9 +117,18 @@ class TableFlow(ConfigSubentryFlow):
         assert self._device_id is not None
         await self._tables.async_set_rows(self._device_id, rows)
 
-    async def _async_add_points(self, points: list[Point]) -> SubentryFlowResult:
-        """Append every point as a row of the device's table, then finish."""
-        new = [{**data_from_point(point), ROW_ID: ulid_now()} for point in points]
+    async def _async_add_points(
+        self, points: list[Point], settings: list[dict[str, Any]] | None = None
+    ) -> SubentryFlowResult:
+        """Append every point as a row of the device's table, then finish.
+
+        `settings` (one per point, e.g. an import's stale_after/write_mode) join its row.
+        """
+        extra = settings or [{} for _ in points]
+        new = [
+            {**data_from_point(point), **own, ROW_ID: ulid_now()}
+            for point, own in zip(points, extra, strict=True)
+        ]
         await self._async_set_rows([*self._rows(), *new])
         return self.async_abort(
             reason="points_added", description_placeholders={"count": str(len(points))}
@@ -155,6 +164,7 @@ class PreviewedTableFlow(TableFlow):
         """Nothing chosen yet."""
         super().__init__()
         self._points: list[Point] = []
+        self._settings: list[dict[str, Any]] | None = None
         self._kept_read_only: frozenset[str] = frozenset()
 
     async def async_step_confirm(
@@ -162,7 +172,7 @@ class PreviewedTableFlow(TableFlow):
     ) -> SubentryFlowResult:
         """Show the resulting table; submitting creates every row."""
         if user_input is not None:
-            return await self._async_add_points(self._points)
+            return await self._async_add_points(self._points, self._settings)
         return self.async_show_form(
             step_id="confirm",
             data_schema=probatio.Schema({}),

@@ -64,10 +64,12 @@ class ImportSubentryFlow(PreviewedTableFlow):
         loop must not wait for. The checks against bindings and the table stay here.
         """
         try:
-            points = await self.hass.async_add_executor_job(read_table, text)
+            rows = await self.hass.async_add_executor_job(read_table, text)
         except ImportFormatError as err:
             return [f"line {line}: {message}" for line, message in err.errors]
+        points = [row.point for row in rows]
         if problems := import_problems(points, self._existing()):
             return problems
         self._points = points
+        self._settings = [row.settings for row in rows]
         return []

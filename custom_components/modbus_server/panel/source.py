@@ -28,6 +28,7 @@ from homeassistant.core import (
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_track_state_change_event
 
+from .. import planning
 from ..const import CONF_PROFILE, CONF_UNIT_IDS, DOMAIN, SUBENTRY_DEVICE
 from ..helpers import data_from_point, point_from_data, split_source
 from ..modbus import ModbusExceptionResponse
@@ -60,6 +61,8 @@ class RowValue:
     value: object
     error: str | None
     """The exception a client reading only this row gets (None when it reads fine)."""
+    not_bound: bool = False
+    """A profile row whose slot is not bound: no engineering value (not 'unavailable')."""
 
 
 def servers(hass: HomeAssistant) -> list[ModbusServerConfigEntry]:
@@ -137,6 +140,14 @@ def device_rows(entry: ModbusServerConfigEntry, device_id: str) -> list[Point]:
     return _stored(entry, device_id)
 
 
+def row_settings(entry: ModbusServerConfigEntry, device_id: str) -> dict[str, dict[str, Any]]:
+    """Row id -> the stored row's stale_after/write_mode, as the export writes them."""
+    tables = _tables(entry)
+    if tables is None or not has_device(entry, device_id):
+        return {}
+    return planning.row_settings(tables.rows(device_id))
+
+
 def other_rows(entry: ModbusServerConfigEntry, device_id: str, key: str) -> list[Point]:
     """The stored rows of a device except one (what an edited row is checked against)."""
     return [point for point in _stored(entry, device_id) if point.key != key]
@@ -199,18 +210,20 @@ def row_values(entry: ModbusServerConfigEntry, points: Iterable[Point]) -> dict[
     for device in entry.runtime_data.devices.values():
         own = {p.key for p in device.register_map.points} & keys
         bridge = device.reader
+        profile = device.profile
         for point in points:
             if point.key not in own:
                 continue
-            value = bridge.current_value(point)
+            not_bound = profile is not None and not profile.is_bound(point)
+            value = None if not_bound else bridge.current_value(point)
             if value is UNAVAILABLE:
                 value = None
             try:
                 cells = list(bridge.on_read(None, point.area, point.address, point.register_count))
             except ModbusExceptionResponse as err:
-                values[point.key] = RowValue(None, value, type(err).__name__)
+                values[point.key] = RowValue(None, value, type(err).__name__, not_bound)
             else:
-                values[point.key] = RowValue(cells, value, None)
+                values[point.key] = RowValue(cells, value, None, not_bound)
     return values
 
 

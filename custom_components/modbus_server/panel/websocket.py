@@ -132,8 +132,12 @@ def encode_row(point: Point) -> list[Any]:
 
 
 def encode_value(value: source.RowValue) -> list[Any]:
-    """[raw cells or None, engineering value or None, exception name or None]."""
-    return [value.cells, value.value, value.error]
+    """[raw cells or None, engineering value or None, exception name or None, not bound].
+
+    The engineering value is None when the source is unavailable, or, with `not bound`
+    true, when a profile row has no slot to take it from (the panel then shows none).
+    """
+    return [value.cells, value.value, value.error, value.not_bound]
 
 
 def _device(
@@ -306,7 +310,8 @@ def ws_export(hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, 
     if (entry := _device(hass, connection, msg)) is None:
         return
     points = source.device_rows(entry, msg["device_id"])
+    settings = source.row_settings(entry, msg["device_id"])
     connection.send_result(
         msg["id"],
-        {"filename": f"{slugify(entry.title)}.csv", "csv": export_csv(points)},
+        {"filename": f"{slugify(entry.title)}.csv", "csv": export_csv(points, settings)},
     )

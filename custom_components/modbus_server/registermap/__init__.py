@@ -26,12 +26,16 @@ from .datatypes import (
     orders_from_layout,
 )
 from .io import (
+    SETTING_COLUMNS,
+    ImportedRow,
     ImportFormatError,
     ImportIssue,
     export_csv,
     export_json,
     import_csv,
+    import_csv_rows,
     import_json,
+    import_json_rows,
 )
 from .plc import format_plc_address, parse_plc_address, plc_address
 from .points import FieldError, MapValidationError, Point, validate_point, validate_points
@@ -39,6 +43,7 @@ from .table import Provider, RegisterMap, UnmappedPolicy
 
 __all__ = [
     "LAYOUTS",
+    "SETTING_COLUMNS",
     "UNAVAILABLE",
     "ByteOrder",
     "DataType",
@@ -47,6 +52,7 @@ __all__ = [
     "FieldError",
     "ImportFormatError",
     "ImportIssue",
+    "ImportedRow",
     "MapValidationError",
     "Point",
     "Provider",
@@ -58,7 +64,9 @@ __all__ = [
     "export_json",
     "format_plc_address",
     "import_csv",
+    "import_csv_rows",
     "import_json",
+    "import_json_rows",
     "layout_name",
     "orders_from_layout",
     "parse_plc_address",

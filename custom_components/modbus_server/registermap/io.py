@@ -7,6 +7,10 @@ reported on the line of the later point, naming the line of the earlier one). Ex
 `plc_address` and `register_count` are informative; on import they are checked against
 `area`/`address`/`data_type` (and `register_count` gives a string its length).
 
+Beside the point's columns a row carries the integration's row settings (`SETTING_COLUMNS`):
+they are no part of a `Point`, so export takes them by point key and import hands their cells
+to the caller's `SettingsReader`, whose problems count like any other field's.
+
 Whatever the text holds, the import answers with rows or an `ImportFormatError`: texts longer
 than `MAX_IMPORT_CHARS`, numbers beyond Python's digit limit and JSON nested too deeply are
 problems on a line like any other, and the work is linear in the number of rows.
@@ -46,6 +50,23 @@ COLUMNS: Final = (
     "description",
     "key",
 )
+
+SETTING_COLUMNS: Final = ("stale_after", "write_mode")
+"""Row settings exported after `COLUMNS`: empty when unset; a file without them still imports."""
+
+type Settings = Mapping[str, object]
+"""A row's settings by column (a missing or None value is unset)."""
+
+type SettingsReader = Callable[[Point, Mapping[str, object]], dict[str, object]]
+"""(point, the row's cells) -> its settings; raises ValueError "column: problem" on a bad cell."""
+
+
+class ImportedRow(NamedTuple):
+    """One imported row: its point and its settings (only those the file gave)."""
+
+    point: Point
+    settings: dict[str, object]
+
 
 _ALIASES: Final[dict[str, str]] = {
     "type": "data_type",
@@ -150,23 +171,33 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def export_csv(points: Iterable[Point]) -> str:
-    """One row per point under a header of `COLUMNS` (comma separated, RFC 4180 quoting)."""
+def _with_settings(point: Point, settings: Mapping[str, Settings] | None) -> dict[str, object]:
+    """The point's columns followed by its row's settings (None when unset)."""
+    own = (settings or {}).get(point.key) or {}
+    return {**_row(point), **{column: own.get(column) for column in SETTING_COLUMNS}}
+
+
+def export_csv(points: Iterable[Point], settings: Mapping[str, Settings] | None = None) -> str:
+    """One row per point under a header of `COLUMNS` and `SETTING_COLUMNS` (RFC 4180 quoting).
+
+    `settings` maps a point's key to its row's settings (absent: the columns stay empty).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    columns = (*COLUMNS, *SETTING_COLUMNS)
+    writer.writerow(columns)
     for point in points:
-        row = _row(point)
-        writer.writerow([_cell(row[column]) for column in COLUMNS])
+        row = _with_settings(point, settings)
+        writer.writerow([_cell(row[column]) for column in columns])
     return buffer.getvalue()
 
 
-def export_json(points: Iterable[Point]) -> str:
+def export_json(points: Iterable[Point], settings: Mapping[str, Settings] | None = None) -> str:
     """A JSON document {"format", "version", "points": [one object per point]}."""
     document = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
-        "points": [_row(point) for point in points],
+        "points": [_with_settings(point, settings) for point in points],
     }
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
@@ -267,6 +298,21 @@ def _unavailable(value: object, data_type: DataType) -> float | str | None:
         return _float(value, "unavailable_value")
 
 
+def _keep_settings(point: Point, row: Mapping[str, object]) -> dict[str, object]:
+    """The default `SettingsReader`: the given setting cells as they are."""
+    return {column: row[column] for column in SETTING_COLUMNS if not _blank(row.get(column))}
+
+
+def _imported_row(row: Mapping[str, object], read_settings: SettingsReader) -> ImportedRow:
+    """A row's point and settings; _FieldProblem lists every bad column of the row."""
+    point = _point_from_row(row)
+    try:
+        settings = read_settings(point, row)
+    except ValueError as err:
+        raise _FieldProblem(str(err)) from None
+    return ImportedRow(point, settings)
+
+
 def _point_from_row(row: Mapping[str, object]) -> Point:
     """Build a point from one row; _FieldProblem lists every bad column of the row."""
     problems: list[str] = []
@@ -362,14 +408,16 @@ def _orders(value: object) -> tuple[WordOrder, ByteOrder]:
         raise _FieldProblem(f"order: {err}") from None
 
 
-def _build(rows: Iterable[tuple[int, Mapping[str, object]]]) -> list[Point]:
-    """Rows (line, mapping) -> points, or ImportFormatError with every problem."""
+def _build(
+    rows: Iterable[tuple[int, Mapping[str, object]]], read_settings: SettingsReader
+) -> list[ImportedRow]:
+    """Rows (line, mapping) -> imported rows, or ImportFormatError with every problem."""
     issues: list[ImportIssue] = []
-    points: list[Point] = []
+    imported: list[ImportedRow] = []
     lines: list[int] = []
     for line, row in rows:
         try:
-            points.append(_point_from_row(row))
+            imported.append(_imported_row(row, read_settings))
             lines.append(line)
         except _FieldProblem as err:
             issues.append(ImportIssue(line, str(err)))
@@ -378,7 +426,7 @@ def _build(rows: Iterable[tuple[int, Mapping[str, object]]]) -> list[Point]:
             issues.append(ImportIssue(line, f"unreadable row: {err}"))
     if issues:
         raise ImportFormatError(issues)
-    for error in validate_points(points):
+    for error in validate_points([row.point for row in imported]):
         line = lines[error.index] if error.index is not None else 0
         message = f"{error.field}: {error.message}"
         if error.related is not None:
@@ -386,7 +434,7 @@ def _build(rows: Iterable[tuple[int, Mapping[str, object]]]) -> list[Point]:
         issues.append(ImportIssue(line, message))
     if issues:
         raise ImportFormatError(issues)
-    return points
+    return imported
 
 
 # -- import ----------------------------------------------------------------------------
@@ -406,6 +454,10 @@ def _check_size(text: str) -> None:
         )
 
 
+def _known(column: str) -> bool:
+    return column in COLUMNS or column in SETTING_COLUMNS
+
+
 def _normalise_header(name: str) -> str:
     key = name.strip().lower().replace(" ", "_").replace("-", "_")
     return _ALIASES.get(key, key)
@@ -417,6 +469,11 @@ def import_csv(text: str) -> list[Point]:
     Blank rows are skipped; unknown column names are errors (typos would otherwise be
     silently ignored). Raises ImportFormatError listing every bad row by line number.
     """
+    return [row.point for row in import_csv_rows(text)]
+
+
+def import_csv_rows(text: str, read_settings: SettingsReader = _keep_settings) -> list[ImportedRow]:
+    """`import_csv` with each row's settings, read by `read_settings`."""
     _check_size(text)
     text = text.removeprefix("\ufeff")
     first_line = text.split("\n", 1)[0]
@@ -429,14 +486,14 @@ def import_csv(text: str) -> list[Point]:
     except csv.Error as err:
         raise ImportFormatError([ImportIssue(1, f"unreadable CSV: {err}")]) from None
     columns = [_normalise_header(name) for name in header]
-    unknown = [
-        name for name, col in zip(header, columns, strict=True) if col and col not in COLUMNS
-    ]
+    unknown = [name for name, col in zip(header, columns, strict=True) if col and not _known(col)]
     problems: list[ImportIssue] = []
     if unknown:
         problems.append(
             ImportIssue(
-                1, f"unknown column(s) {', '.join(map(repr, unknown))}; known: {', '.join(COLUMNS)}"
+                1,
+                f"unknown column(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join((*COLUMNS, *SETTING_COLUMNS))}",
             )
         )
     if "data_type" not in columns:
@@ -459,12 +516,12 @@ def import_csv(text: str) -> list[Point]:
     except csv.Error as err:
         problems.append(ImportIssue(reader.line_num, f"unreadable CSV: {err}"))
     try:
-        points = _build(rows)
+        imported = _build(rows, read_settings)
     except ImportFormatError as err:
         raise ImportFormatError([*problems, *err.errors]) from None
     if problems:
         raise ImportFormatError(problems)
-    return points
+    return imported
 
 
 def import_json(text: str) -> list[Point]:
@@ -472,6 +529,13 @@ def import_json(text: str) -> list[Point]:
 
     Error line numbers are the lines where each point's object starts.
     """
+    return [row.point for row in import_json_rows(text)]
+
+
+def import_json_rows(
+    text: str, read_settings: SettingsReader = _keep_settings
+) -> list[ImportedRow]:
+    """`import_json` with each row's settings, read by `read_settings`."""
     _check_size(text)
     try:
         document = json.loads(text)
@@ -500,18 +564,18 @@ def import_json(text: str) -> list[Point]:
         if not isinstance(item, dict):
             problems.append(ImportIssue(line, "each point must be an object"))
             continue
-        unknown = [key for key in item if _normalise_header(str(key)) not in COLUMNS]
+        unknown = [key for key in item if not _known(_normalise_header(str(key)))]
         if unknown:
             problems.append(ImportIssue(line, f"unknown field(s) {', '.join(map(repr, unknown))}"))
             continue
         rows.append((line, {_normalise_header(str(k)): v for k, v in item.items()}))
     try:
-        points = _build(rows)
+        imported = _build(rows, read_settings)
     except ImportFormatError as err:
         raise ImportFormatError([*problems, *err.errors]) from None
     if problems:
         raise ImportFormatError(problems)
-    return points
+    return imported
 
 
 def _long_integer_line(text: str) -> int:

@@ -183,11 +183,26 @@ class ProfileFeed:
             out.append(dataclasses.replace(point, source=origin))
         return out
 
+    def is_bound(self, point: Point) -> bool:
+        """Whether a row has a value source: False for a measure whose slot is not bound.
+
+        Such a row serves the profile's missing value ('not implemented'); it has no
+        engineering value, which is not the same as a bound slot being unavailable.
+        """
+        row = self.table.row(point.key) if point.key else None
+        return row is None or not isinstance(row.source, Measure) or self._measured(row.source)
+
+    def _measured(self, source: Measure) -> bool:
+        """The measure's slot is bound, or every slot it is derived from is."""
+        if source.slot in self.slots:
+            return True
+        return bool(source.fallback) and all(name in self.slots for name in source.fallback)
+
     def _origin(self, source: object) -> str:
         if isinstance(source, Measure):
             if source.slot in self.slots:
                 return self.slots[source.slot]
-            if source.fallback and all(name in self.slots for name in source.fallback):
+            if self._measured(source):
                 return "derived from " + ", ".join(source.fallback)
             return "not bound"
         if isinstance(source, Const):

@@ -248,6 +248,7 @@ class ModbusServerTable extends HTMLElement {
     const value = this.values.get(row.key);
     if (!value) return "";
     const engineering = value[1];
+    if (value[3]) return ""; // a profile row whose slot is not bound: no value (source says so)
     if (engineering === null || engineering === undefined) return this.t("unavailable");
     if (typeof engineering === "boolean") return engineering ? "1" : "0";
     if (typeof engineering === "number") {
