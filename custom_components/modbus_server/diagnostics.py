@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import CONF_TLS_CA_KEY, CONF_TLS_CERTIFICATE, CONF_TLS_CLIENT_CA, CONF_TLS_KEY
 from .models import ModbusServerConfigEntry
+from .planning import row_settings
 from .registermap import export_json
 from .tls_pem import describe_certificates
 
@@ -43,7 +44,12 @@ async def async_get_config_entry_diagnostics(
                 "unmapped": str(device.settings.unmapped),
                 "read_only": device.settings.read_only,
                 "stale_after": device.settings.stale_after,
-                "table": json.loads(export_json(device.register_map.points))["points"],
+                "table": json.loads(
+                    export_json(
+                        device.register_map.points,
+                        row_settings(runtime.tables.rows(device_id)),
+                    )
+                )["points"],
                 # points applied / failed / timed out / skipped as unchanged; refused as busy
                 "writes": dict(device.reader.counters),
                 # points whose source has not reported within their stale_after (read unavailable);

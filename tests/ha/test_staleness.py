@@ -286,6 +286,8 @@ async def test_the_server_entry_honours_the_rows_stale_after_and_counts_them_in_
         diagnostics = await async_get_config_entry_diagnostics(hass, entry)
         (device,) = diagnostics["devices"].values()
         assert device["stale_points"] == 1
+        # the table dump carries the rows' own settings, as an export does
+        assert [row["stale_after"] for row in device["table"]] == [30.0, None]
     finally:
         client.close()
         assert await hass.config_entries.async_unload(entry.entry_id)

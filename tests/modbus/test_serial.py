@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import termios
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Literal
@@ -325,6 +326,24 @@ async def test_missing_port_and_busy_port_are_reported_as_oserror(
     with pytest.raises(OSError, match="in use") as busy:
         await SerialLine(mapped_server(memory), SerialSettings(pty[0])).start()
     assert busy.value.errno == errno.EBUSY
+
+
+async def test_a_driver_refusing_the_line_settings_is_an_oserror_and_frees_the_port(
+    pty: tuple[str, str], memory: Memory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """termios.error is no OSError: it must not escape as something setup does not expect."""
+
+    def refuse(*_: object) -> None:
+        raise termios.error(errno.EINVAL, "Invalid argument")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(termios, "tcsetattr", refuse)
+        with pytest.raises(OSError, match="refused") as refused:
+            await SerialLine(mapped_server(memory), SerialSettings(pty[1])).start()
+    assert refused.value.errno == errno.EINVAL
+    line = SerialLine(mapped_server(memory), SerialSettings(pty[1]))
+    await line.start()  # the failed open closed its fd: nothing holds the lock
+    await line.stop()
 
 
 @pytest.mark.parametrize(

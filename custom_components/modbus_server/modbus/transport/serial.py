@@ -107,7 +107,8 @@ def open_serial(settings: SerialSettings) -> int:
     """Open the port non-blocking and exclusively in raw mode; return its fd.
 
     Raises OSError: ENOENT for a port that does not exist, EBUSY when another process
-    holds it, ENOTTY for a path that is no serial port.
+    holds it, ENOTTY for a path that is no serial port, the driver's errno (EINVAL) when it
+    refuses the line settings.
     """
     fd = os.open(settings.port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     try:
@@ -135,8 +136,12 @@ def open_serial(settings: SerialSettings) -> int:
         attrs[4] = attrs[5] = speed
         attrs[6][termios.VMIN] = 0
         attrs[6][termios.VTIME] = 0
-        termios.tcsetattr(fd, termios.TCSANOW, attrs)
-        termios.tcflush(fd, termios.TCIOFLUSH)
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, attrs)
+            termios.tcflush(fd, termios.TCIOFLUSH)
+        except termios.error as exc:  # a driver refusing the line settings
+            code, message = exc.args
+            raise OSError(code, f"the port refused {settings.label}: {message}") from exc
     except BaseException:
         os.close(fd)
         raise
