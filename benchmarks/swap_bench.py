@@ -2,17 +2,21 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/swap_bench.py [--rows 5000] [--swaps 20] [--seconds 3] [--on-loop]
+    .venv/bin/python benchmarks/swap_bench.py [--rows 5000] [--swaps 20] [--seconds 3]
+        [--on-loop] [--full]
 
 In one process, on a bare ``HomeAssistant`` with a real ``Server`` on 127.0.0.1: a device of
 ``--rows`` rows (float32 and int16 input registers fed by sensors, uint16 holding registers,
-coils) is rebuilt as a live edit does it (``compile_table`` in the executor: parse, compile and
-validate the table; then ``DeviceRuntime`` on the loop: build the bridge) and swapped in
-(``ServerRuntime.async_set_device``: fill the bridge's encoded view from the states, replace
-the server's devices) ``--swaps`` times; each step is timed. ``--on-loop`` compiles on the
-event loop instead (how edits were applied before). Meanwhile a client on its own connection
-polls FC3 x125 closed loop: its latency is printed for the seconds without swaps and for those
-with a swap every 100 ms.
+coils, read-only as the store keeps them) gets ``--swaps`` edits, each changing one row's
+scale, applied as a live edit does it
+(``compile_table`` in the executor against the running table: parse, compile and validate
+the changed row, check the whole table; then ``DeviceRuntime`` on the loop: build the bridge)
+and swapped in (``ServerRuntime.async_set_device``: fill the bridge's encoded view from the
+states, replace the server's devices); each step is timed. ``--full`` compiles every row
+from scratch (what the first build at setup costs), ``--on-loop`` compiles on the event loop
+(how edits were applied before). Meanwhile a client on its own connection polls FC3 x125
+closed loop: its latency is printed for the seconds without swaps and for those with a swap
+every 100 ms.
 Every response is checked against the table (the rows read the same in both tables).
 """
 
@@ -25,7 +29,9 @@ import struct
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -93,12 +99,12 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) >= 100 else max(values)
 
 
-async def bench(count: int, swaps: int, seconds: float, *, on_loop: bool) -> None:
+async def bench(count: int, swaps: int, seconds: float, *, on_loop: bool, full: bool) -> None:
     """Build, swap, poll; print the tables."""
     hass = HomeAssistant(tempfile.mkdtemp())
     await hass.async_start()
     try:
-        table = rows(count, hass)
+        table: list[Mapping[str, Any]] = [MappingProxyType(row) for row in rows(count, hass)]
         settings = DeviceSettings.from_data("d", {"name": "d", "unit_ids": [1]}, revision="1")
         server = Server(host="127.0.0.1", port=0)
         runtime = ServerRuntime(server)
@@ -113,16 +119,21 @@ async def bench(count: int, swaps: int, seconds: float, *, on_loop: bool) -> Non
         builds: list[float] = []
         swaps_ms: list[float] = []
         windows: list[tuple[float, float]] = []
-        for _ in range(swaps):
+        for edit in range(swaps):
+            # One row changed, as the row flow or the table view changes it (the poller
+            # reads holding registers, the edited row is an input register).
+            table = [*table]
+            table[0] = MappingProxyType({**table[0], "scale": 2.0 if edit % 2 == 0 else 1.0})
+            previous = None if full else runtime.devices["d"].table  # the running one
             start = time.perf_counter()
             if on_loop:
-                compiled = compile_table(table, settings.unmapped)
+                compiled = compile_table(table, settings.unmapped, previous)
             else:
                 compiled = await hass.async_add_executor_job(
-                    compile_table, table, settings.unmapped
+                    compile_table, table, settings.unmapped, previous
                 )
             compiled_at = time.perf_counter()
-            device = DeviceRuntime(hass, settings, compiled, owned=runtime.devices["d"].owned)
+            device = DeviceRuntime(hass, settings, compiled, previous=runtime.devices["d"])
             built = time.perf_counter()
             runtime.async_set_device(device)
             compiles.append((compiled_at - start) * 1e3)
@@ -139,7 +150,8 @@ async def bench(count: int, swaps: int, seconds: float, *, on_loop: bool) -> Non
     quiet = [lat * 1e6 for t, lat in latencies if t < quiet_end]
     busy = [lat * 1e6 for t, lat in latencies if t >= quiet_end]
     where = "on the loop" if on_loop else "in the executor"
-    print(f"device of {count} rows, {swaps} edits, compiled {where}")
+    how = "every row" if full else "against the running table"
+    print(f"device of {count} rows, {swaps} edits of one row, compiled {where}, {how}")
     print("step                              median ms     max ms")
     total = [sum(steps) for steps in zip(compiles, builds, swaps_ms, strict=True)]
     on_the_loop = total if on_loop else [b + w for b, w in zip(builds, swaps_ms, strict=True)]
@@ -176,8 +188,9 @@ def main() -> None:
     parser.add_argument("--swaps", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=2.0, help="quiet polling first")
     parser.add_argument("--on-loop", action="store_true", help="compile on the event loop")
+    parser.add_argument("--full", action="store_true", help="compile every row from scratch")
     args = parser.parse_args()
-    asyncio.run(bench(args.rows, args.swaps, args.seconds, on_loop=args.on_loop))
+    asyncio.run(bench(args.rows, args.swaps, args.seconds, on_loop=args.on_loop, full=args.full))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
 from functools import partial
 
 from homeassistant.config_entries import ConfigSubentry
@@ -43,7 +42,7 @@ from .issues import async_setup_missing_entities_check, async_update_missing_ent
 from .modbus import Rights
 from .models import ModbusServerConfigEntry, ModbusServerData, signal_tables
 from .monitor import ServerMonitor
-from .owned import OWNED_PLATFORMS, OwnedStore
+from .owned import OWNED_PLATFORMS
 from .panel import async_setup_panel
 from .panel.activity import ServerActivity, activity_of_server
 from .pki import CertificateDownloadView, entry_folder
@@ -220,28 +219,28 @@ async def _async_build_device(
     *,
     tables: TableStore,
     activity: ServerActivity,
-    owned: OwnedStore | None = None,
-    held: Mapping[str, int] | None = None,
+    previous: DeviceRuntime | None = None,
 ) -> DeviceRuntime:
     """A device's runtime from its settings and its stored table (ConfigEntryError: bad table).
 
     The table is compiled in the executor: the event loop goes on serving requests meanwhile.
+    `previous`: the device's running runtime (a live edit), whose unchanged rows are reused.
     """
     device_id = subentry.subentry_id
+    running = None if previous is None else previous.table
     try:
         table = await hass.async_add_executor_job(
-            compile_table, tables.rows(device_id), settings.unmapped
+            compile_table, tables.rows(device_id), settings.unmapped, running
         )
         return DeviceRuntime(
             hass,
             settings,
             table,
-            owned=owned,
+            previous=previous,
             server_read_only=bool(entry.data[CONF_READ_ONLY]),
             write_timeout=float(entry.data.get(CONF_WRITE_TIMEOUT, DEFAULT_WRITE_TIMEOUT)),
             entry_id=entry.entry_id,
             wrap_read=lambda on_read: activity.device(device_id).recording(on_read),
-            held=held,
             tls_null_role=_tls_null_role(entry),
         )
     except (MapValidationError, ValueError, KeyError) as err:
@@ -277,7 +276,6 @@ async def _async_apply_device(
 
     async def build() -> DeviceRuntime:
         subentry = entry.subentries[device_id]
-        running = data.devices.get(device_id)
         return await _async_build_device(
             hass,
             entry,
@@ -285,8 +283,7 @@ async def _async_apply_device(
             DeviceSettings.from_data(device_id, subentry.data, revision=revision),
             tables=data.tables,
             activity=activity_of_server(hass, entry),
-            owned=None if running is None else running.owned,
-            held=None if running is None else running.held,
+            previous=data.devices.get(device_id),
         )
 
     title = entry.subentries[device_id].title

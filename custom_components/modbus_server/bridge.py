@@ -70,7 +70,7 @@ import logging
 import time
 from bisect import bisect_left
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import probatio
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
@@ -122,6 +122,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+_UNKNOWN: Final = object()
+"""No such entry (a point's source or value may be None)."""
+
 UNCHANGED = "unchanged"
 BUSY = "busy"
 WRITE_COUNTERS = (RESULT_APPLIED, RESULT_FAILED, RESULT_TIMEOUT, UNCHANGED, BUSY)
@@ -144,8 +147,14 @@ class Bridge:
         entry_id: str = "",
         cache: bool = True,
         build_view: bool = True,
+        previous: Bridge | None = None,
     ) -> None:
         """Index the points by source and build the encoded view from the current states.
+
+        `previous`: the running bridge this one replaces (a live edit). The points both serve
+        (the same objects: `compile_table` keeps the unchanged rows' points) take its sources
+        and, when the view is built, its values: those are current, since it follows every
+        change until the swap, which runs in the same callback as the build.
 
         `build_view=False` leaves the view to `async_start` (which fills it anyway), for a
         bridge that is started right away: the states are then read once, not twice.
@@ -168,22 +177,31 @@ class Bridge:
         modes = write_modes or {}
         row_ages = row_stale_after or {}
         ages: dict[str, list[tuple[Point, float]]] = {}
+        # A point's write mode is its row's, so a point carried over keeps it with its source.
+        known = previous._sources if previous is not None else {}
+        known_modes = previous._modes if previous is not None else {}
         for point in register_map.points:
-            entity_id, attribute = split_source(point.source)
-            if entity_id is None:
-                self._sources[id(point)] = None
+            key = id(point)
+            if key in known:
+                source, mode = known[key], known_modes[key]
+            else:
+                entity_id, attribute = split_source(point.source)
+                binding = None if entity_id is None else get_binding(entity_id.partition(".")[0])
+                source = None if entity_id is None else Source(entity_id, attribute, binding)
+                mode = effective_write_mode(modes.get(point.key), binding)
+            self._sources[key] = source
+            self._modes[key] = mode
+            if source is None:
                 self._owned_points.setdefault(point.key, []).append(point)
-                self._modes[id(point)] = effective_write_mode(modes.get(point.key), None)
                 continue
-            binding = get_binding(entity_id.partition(".")[0])
-            self._sources[id(point)] = Source(entity_id, attribute, binding)
-            self._modes[id(point)] = effective_write_mode(modes.get(point.key), binding)
+            entity_id = source.entity_id
             self._by_entity.setdefault(entity_id, []).append(point)
             if (age := max_age(row_ages.get(point.key), stale_after)) is not None:
                 ages.setdefault(entity_id, []).append((point, age))
         self.staleness = Staleness(hass, ages, self._async_stale_changed)
         self.staleness.scan(arm=False)  # the view below already serves what is stale now
         self._values: dict[int, object] = {}
+        self._previous = previous if cache else None
         self._view: dict[Area, list[int] | bytearray] = {}
         self._holes: dict[Area, list[int]] = {}
         self._zero_gaps = register_map.unmapped is UnmappedPolicy.ZERO
@@ -222,7 +240,7 @@ class Bridge:
         Registers are a list. A position that cannot be served (a gap under the `error`
         policy, a failing point) holds 0 and is listed in `_holes`.
         """
-        self._values = {id(point): self.current_value(point) for point in self.register_map.points}
+        self._values = self._current_values()
         ends: dict[Area, int] = {}
         for point in self.register_map.points:
             ends[point.area] = max(ends.get(point.area, 0), point.end_address + 1)
@@ -243,6 +261,26 @@ class Bridge:
         self._holes = {
             area: [i for i, flag in enumerate(flags) if flag] for area, flags in unservable.items()
         }
+
+    def _current_values(self) -> dict[int, object]:
+        """Every point's value: the previous bridge's where it has one, else read now.
+
+        A value is taken over only where both bridges agree on whether the point is stale
+        (a changed maximum age, or a deadline passed in between, reads it anew).
+        """
+        previous, self._previous = self._previous, None  # once: no chain of old bridges
+        points = self.register_map.points
+        if previous is None or not previous._values:
+            return {id(point): self.current_value(point) for point in points}
+        values, stale, was_stale = previous._values, self.staleness.stale, previous.staleness.stale
+        current: dict[int, object] = {}
+        for point in points:
+            key = id(point)
+            value = values.get(key, _UNKNOWN)
+            if value is _UNKNOWN or (key in stale) != (key in was_stale):
+                value = self.current_value(point)
+            current[key] = value
+        return current
 
     def _encode(self, point: Point, *, track_holes: bool = True) -> bool:
         """Rewrite the cells of one point in the view; False: it cannot be served (a hole)."""

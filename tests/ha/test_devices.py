@@ -270,12 +270,12 @@ async def test_a_table_compiles_off_the_loop_and_a_late_compile_never_undoes_a_l
     started, release = threading.Event(), threading.Event()
     threads: list[str] = []
 
-    def held_first(table: Any, unmapped: Any) -> Any:
+    def held_first(table: Any, unmapped: Any, previous: Any) -> Any:
         threads.append(threading.current_thread().name)
         if len(threads) == 1:
             started.set()
             assert release.wait(10)
-        return real(table, unmapped)
+        return real(table, unmapped, previous)
 
     tables = served.runtime_data.tables
     with patch("custom_components.modbus_server.compile_table", new=held_first):

@@ -13,7 +13,13 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from custom_components.modbus_server.bridge import Bridge
 from custom_components.modbus_server.modbus import Server
-from custom_components.modbus_server.runtime import DeviceRuntime, DeviceSettings, ServerRuntime
+from custom_components.modbus_server.registermap import MapValidationError, UnmappedPolicy
+from custom_components.modbus_server.runtime import (
+    DeviceRuntime,
+    DeviceSettings,
+    ServerRuntime,
+    compile_table,
+)
 from custom_components.modbus_server.table_store import ROW_ID
 
 from .conftest import point_data
@@ -140,7 +146,7 @@ async def test_owned_values_survive_a_table_edit(
     client = await connect(port)
     assert not (await client.write_register(20, 1234, device_id=1)).isError()
     edited = DeviceRuntime(
-        hass, settings("meter", 1), [*rows_of("sensor.b"), owned_row], owned=first.owned
+        hass, settings("meter", 1), [*rows_of("sensor.b"), owned_row], previous=first
     )
     runtime.async_set_device(edited)
     assert (await client.read_holding_registers(20, count=1, device_id=1)).registers == [1234]
@@ -232,3 +238,49 @@ async def test_changes_apply_in_order_and_a_superseded_one_is_not_built(
     assert await second is None  # superseded before its turn: never built
     assert await third is runtime.devices["meter"]
     assert built == ["sensor.b", "sensor.b"]
+
+
+def test_an_edit_compiles_only_the_changed_rows_and_still_checks_the_whole_table() -> None:
+    first = compile_table(rows_of("sensor.a"), UnmappedPolicy.ERROR)
+    rows = rows_of("sensor.a")
+    rows[9] = {**rows[9], "scale": 2.0}
+    edited = compile_table(rows, UnmappedPolicy.ERROR, first)
+    before, after = first.register_map.points, edited.register_map.points
+    assert all(after[i] is before[i] for i in range(9))  # unchanged rows: the same points
+    assert after[9] is not before[9]
+    assert after[9].scale == 2.0
+    # a changed row that now overlaps an unchanged one is refused, naming both
+    rows[9] = {**rows[9], "address": 3}
+    with pytest.raises(MapValidationError, match="overlaps"):
+        compile_table(rows, UnmappedPolicy.ERROR, edited)
+    # a changed row that is bad on its own is refused too
+    rows[9] = {**rows_of("sensor.a")[9], "data_type": "float32", "bit": 3}
+    with pytest.raises(MapValidationError, match="bit"):
+        compile_table(rows, UnmappedPolicy.ERROR, edited)
+
+
+async def test_an_edit_takes_over_the_running_values_and_then_follows_the_states(
+    hass: HomeAssistant, served: tuple[ServerRuntime, int]
+) -> None:
+    runtime, port = served
+    hass.states.async_set("sensor.a", "5")
+    rows = rows_of("sensor.a")
+    rows[9] = {**rows[9], "scale": 0.5}  # engineering 5 -> raw 10
+    runtime.async_set_device(
+        DeviceRuntime(hass, settings("meter", 1), rows, previous=runtime.devices["meter"])
+    )
+    client = await connect(port)
+    response = await client.read_holding_registers(0, count=10, device_id=1)
+    assert response.registers == [5] * 9 + [10]
+    hass.states.async_set("sensor.a", "6")
+    response = await client.read_holding_registers(0, count=10, device_id=1)
+    assert response.registers == [6] * 9 + [12]
+    client.close()
+
+
+def test_a_row_changed_in_place_after_a_compile_is_compiled_anew() -> None:
+    rows = rows_of("sensor.a")
+    first = compile_table(rows, UnmappedPolicy.ERROR)
+    rows[9]["scale"] = 2.0  # the same dict, changed
+    edited = compile_table(rows, UnmappedPolicy.ERROR, first)
+    assert edited.register_map.points[9].scale == 2.0

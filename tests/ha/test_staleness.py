@@ -389,3 +389,30 @@ async def test_an_owned_row_has_no_stale_after_field(
     result = await configure(result["flow_id"], {"name": "Setpoint", "area": "holding_register"})
     (section_key,) = [key for key in result["data_schema"].schema if key == "advanced"]
     assert "stale_after" not in result["data_schema"].schema[section_key].schema.schema
+
+
+async def test_an_edit_that_turns_staleness_on_serves_an_old_source_as_stale_at_once(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The new table takes the running one's values only where both agree on staleness."""
+    hass.states.async_set("sensor.a", "1")
+    server = Server(host="127.0.0.1", port=0)
+    runtime = ServerRuntime(server)
+    rows = [row("a", "holding_register", 0, "int16", entity_id="sensor.a")]
+    running = DeviceRuntime(
+        hass, DeviceSettings.from_data("m", {"unit_ids": [1]}, revision="1"), rows
+    )
+    runtime.async_set_device(running)
+    await server.start()
+    client = AsyncModbusTcpClient("127.0.0.1", port=server.port, retries=0, timeout=3)
+    assert await client.connect()
+    try:
+        advance(hass, freezer, 120)
+        assert await registers(client, 1) == [1]  # staleness off: the old value is served
+        settings = DeviceSettings.from_data("m", {"unit_ids": [1], "stale_after": 60}, revision="1")
+        runtime.async_set_device(DeviceRuntime(hass, settings, rows, previous=running))
+        assert await registers(client, 1) == [INT16_UNAVAILABLE]
+    finally:
+        client.close()
+        runtime.async_stop()
+        await server.stop()

@@ -9,7 +9,7 @@ bit points sharing a register). `RegisterMap` runs both before compiling.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -313,11 +313,16 @@ def _cached_shape_problems(
     return _shape_problems(shape)
 
 
-def validate_points(points: Iterable[Point]) -> list[FieldError]:
+def validate_points(
+    points: Iterable[Point], *, known_valid: Container[int] = ()
+) -> list[FieldError]:
     """Validate every point, then overlaps and shared bit registers across the map.
 
     Errors carry the point's index in `points`. Overlap messages name both points and the
     clashing addresses; bit points of one register overlap only when they use the same bit.
+    `known_valid` holds the `id()` of points already checked in isolation (a live edit's
+    unchanged rows, still held by the map they were compiled into): only the checks across
+    the map are run for them.
     """
     points = list(points)
     errors: list[FieldError] = []
@@ -325,7 +330,7 @@ def validate_points(points: Iterable[Point]) -> list[FieldError]:
     spans: dict[Area, list[tuple[int, int, int, int]]] = {}
     bit_type = DataType.BIT
     for index, point in enumerate(points):
-        problems = _problems(point)
+        problems = [] if id(point) in known_valid else _problems(point)
         if problems:
             errors.extend(
                 FieldError(field, message, index, point.name) for field, message in problems

@@ -125,12 +125,22 @@ class RegisterMap:
     """
 
     def __init__(
-        self, points: Iterable[Point], *, unmapped: UnmappedPolicy = UnmappedPolicy.ERROR
+        self,
+        points: Iterable[Point],
+        *,
+        unmapped: UnmappedPolicy = UnmappedPolicy.ERROR,
+        previous: RegisterMap | None = None,
     ) -> None:
-        """Validate and compile `points`."""
+        """Validate and compile `points`.
+
+        `previous`: the map this one replaces (a live edit). Its points that are passed again,
+        the same objects, keep their checks and codecs, so an edit of a few rows of a large
+        table only checks those rows in isolation (the checks across the map run for all).
+        """
         self.points: tuple[Point, ...] = tuple(points)
         self.unmapped = UnmappedPolicy(unmapped)
-        errors = validate_points(self.points)
+        known = previous._codecs if previous is not None else {}
+        errors = validate_points(self.points, known_valid=known)
         if errors:
             raise MapValidationError(errors)
         self._codecs: dict[int, ValueCodec] = {}
@@ -141,17 +151,19 @@ class RegisterMap:
         bit_groups: dict[tuple[Area, int], list[tuple[Point, ValueCodec]]] = {}
         codecs: dict[tuple[object, ...], ValueCodec] = {}
         for point in self.points:
-            signature = (
-                point.data_type,
-                point.scale,
-                point.offset,
-                point.word_order,
-                point.byte_order,
-                point.length,
-            )
-            codec = codecs.get(signature)
+            codec = known.get(id(point))
             if codec is None:
-                codec = codecs[signature] = point.codec()
+                signature = (
+                    point.data_type,
+                    point.scale,
+                    point.offset,
+                    point.word_order,
+                    point.byte_order,
+                    point.length,
+                )
+                codec = codecs.get(signature)
+                if codec is None:
+                    codec = codecs[signature] = point.codec()
             self._codecs[id(point)] = codec
             if point.data_type is DataType.BIT:
                 bit_groups.setdefault((point.area, point.address), []).append((point, codec))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from homeassistant.const import CONF_NAME
@@ -35,7 +36,7 @@ from ..modbus.device import ReadCallback
 from ..owned import OwnedStore
 from ..profiles import PROFILES
 from ..profiles.compile import Options, ProfileTable, Stale
-from ..registermap import RegisterMap, UnmappedPolicy
+from ..registermap import Point, RegisterMap, UnmappedPolicy
 from ..table_store import ROW_ID
 from .profile import ProfileFeed
 
@@ -136,24 +137,48 @@ class CompiledTable:
     """Row id -> its write mode."""
     row_stale_after: Mapping[str, float | str | None]
     """Row id -> its staleness override (None: the device's)."""
+    sources: Mapping[str, tuple[Mapping[str, Any], Point]] = field(default_factory=dict)
+    """Row id -> (the row, the point compiled from it): what the next edit reuses."""
 
 
-def compile_table(rows: Iterable[Mapping[str, Any]], unmapped: UnmappedPolicy) -> CompiledTable:
+def compile_table(
+    rows: Iterable[Mapping[str, Any]],
+    unmapped: UnmappedPolicy,
+    previous: CompiledTable | None = None,
+) -> CompiledTable:
     """Parse, compile and validate a device's rows (MapValidationError for a bad table).
 
     Pure and thread-safe (it touches neither Home Assistant nor the running server): a live
     edit runs it in the executor, so a 5 000-row compile does not hold up the requests the
-    event loop serves meanwhile.
+    event loop serves meanwhile. `previous` is the table being replaced: a row equal to the
+    one it was compiled from keeps that point (no parse, no checks in isolation, its codec),
+    so an edit costs what the changed rows and the checks across the table cost.
     """
     rows = list(rows)
+    before = previous.sources if previous is not None else {}
+    sources: dict[str, tuple[Mapping[str, Any], Point]] = {}
+    points: list[Point] = []
+    for row in rows:
+        row_id = str(row[ROW_ID])
+        source = before.get(row_id)
+        if source is None or source[0] != row:
+            # The store's rows are read-only (kept as they are); other rows are copied, so
+            # that a caller changing its dict cannot make the next edit skip that row.
+            kept = row if isinstance(row, MappingProxyType) else dict(row)
+            source = (kept, point_from_data(row, row_id))
+        sources[row_id] = source
+        points.append(source[1])
     return CompiledTable(
         register_map=RegisterMap(
-            [point_from_data(row, str(row[ROW_ID])) for row in rows], unmapped=unmapped
+            points,
+            unmapped=unmapped,
+            previous=None if previous is None else previous.register_map,
         ),
         write_modes={
             str(row[ROW_ID]): row.get(CONF_WRITE_MODE, WRITE_MODE_DEFAULT) for row in rows
         },
         row_stale_after={str(row[ROW_ID]): row.get(CONF_STALE_AFTER) for row in rows},
+        sources=sources,
     )
 
 
@@ -163,8 +188,9 @@ class DeviceRuntime:
     Building one from rows compiles and validates the table (MapValidationError for a bad
     one; a `CompiledTable` from `compile_table` is used as it is) without touching the running
     server; `async_start` follows the sources and fills the encoded view.
-    The owned values live in an `OwnedStore` handed from one runtime of the device to the next,
-    so a table edit keeps them.
+    A live edit builds the new runtime from the running one (`previous`): the owned values
+    (an `OwnedStore`) and a profile's held writes are handed on, so the edit keeps them, and
+    the bridge takes over the running one's sources and values of the unchanged rows.
     """
 
     def __init__(
@@ -173,35 +199,41 @@ class DeviceRuntime:
         settings: DeviceSettings,
         table: CompiledTable | Iterable[Mapping[str, Any]],
         *,
-        owned: OwnedStore | None = None,
+        previous: DeviceRuntime | None = None,
         server_read_only: bool = False,
         write_timeout: float | None = None,
         entry_id: str = "",
         wrap_read: Callable[[ReadCallback], ReadCallback] | None = None,
-        held: Mapping[str, int] | None = None,
         tls_null_role: Rights | None = None,
     ) -> None:
         """Compile the rows; nothing listens or serves until `async_start`.
 
+        `previous`: the device's running runtime, which this one replaces (a live edit).
         `wrap_read` wraps the bridge's `on_read` for the core (the table view records reads).
         A profile device ignores `table` and compiles its profile (ProfileError, a ValueError,
-        for unusable settings); `held` are the writes its previous runtime kept.
+        for unusable settings), keeping the writes `previous` held.
         `tls_null_role`: set on a TLS server only, whose clients' roles then decide what they
         may do (the device's roles, the NULL role gets this); None: no role-based checks.
         """
         self.settings = settings
         self.profile: ProfileFeed | None = None
         self._stop: CALLBACK_TYPE | None = None
-        self.owned = owned if owned is not None else OwnedStore()
+        self.owned: OwnedStore = previous.owned if previous is not None else OwnedStore()
+        self.table: CompiledTable | None = None
+        """The compiled table of a table device (the next edit compiles against it)."""
         if settings.profile is not None:  # its table is the profile's (a stored one is empty)
-            self._init_profile(hass, server_read_only, held or {}, wrap_read, tls_null_role)
+            held = {} if previous is None else previous.held
+            self._init_profile(hass, server_read_only, held, wrap_read, tls_null_role)
             return
         if not isinstance(table, CompiledTable):
-            table = compile_table(table, settings.unmapped)
+            table = compile_table(
+                table, settings.unmapped, None if previous is None else previous.table
+            )
+        self.table = table
         self.register_map = table.register_map
         read_only = server_read_only or settings.read_only
         extra: dict[str, Any] = {} if write_timeout is None else {"write_timeout": write_timeout}
-        self._bridge = Bridge(
+        self._bridge: Bridge = Bridge(
             hass,
             self.register_map,
             self.owned,
@@ -211,6 +243,7 @@ class DeviceRuntime:
             row_stale_after=table.row_stale_after,
             entry_id=entry_id,
             build_view=False,  # async_start fills it, just before the swap
+            previous=None if previous is None or previous.profile else previous._bridge,
             **extra,
         )
         self.device = Device(
