@@ -10,6 +10,9 @@ In process (no socket, so the bridge's own cost is measured), on a bare ``HomeAs
   switches) read as one FC3 block of 125 registers, from the encoded view (``cache=True``, the
   default) and from ``hass.states`` on every request (``cache=False``); then what the view costs
   per state change of a mapped entity (against a change of an unmapped one);
+* bits: 2000 switches mapped to coils 0-1999, read as FC1 x2000 and x250 blocks, the bridge's
+  ``on_read`` alone and with the server's packing of the response (``encode_read_bits_response``);
+* the read recorder of the table view (``Activity.recording``) around the FC3 x125 read;
 * staleness: 500 uint16 points (one sensor each) read as FC3 blocks of 125 registers with
   staleness off and on (`stale_after=60`, nothing stale: the read path is the same slice), what
   a same-value report (`state_reported`) costs with it on, and one timer scan of the 500;
@@ -37,10 +40,13 @@ from homeassistant.core import HomeAssistant, ServiceCall
 
 from custom_components.modbus_server.bridge import Bridge
 from custom_components.modbus_server.modbus import Area
+from custom_components.modbus_server.modbus.pdu import encode_read_bits_response
 from custom_components.modbus_server.owned import OwnedStore
+from custom_components.modbus_server.panel.activity import Activity
 from custom_components.modbus_server.registermap import DataType, Point, RegisterMap
 
 HR = Area.HOLDING_REGISTER
+COIL = Area.COIL
 
 
 def read_points(hass: HomeAssistant) -> list[Point]:
@@ -104,6 +110,31 @@ async def async_rate(call: Callable[[], Awaitable[object]], seconds: float) -> t
             return count / (now - start), count
 
 
+def bits_bench(hass: HomeAssistant, seconds: float) -> None:
+    """FC1 reads of 2000 coils, one switch each: the bridge alone and with the packing."""
+    points = []
+    for index in range(2000):
+        entity_id = f"switch.b{index}"
+        hass.states.async_set(entity_id, "on" if (index ^ index >> 3) & 1 else "off")
+        points.append(
+            Point(
+                area=COIL, address=index, data_type=DataType.BOOL, source=entity_id, key=entity_id
+            )
+        )
+    bridge = make_bridge(hass, points)
+    assert list(bridge.on_read(None, COIL, 0, 2000)) == [(i ^ i >> 3) & 1 for i in range(2000)]
+    print()
+    print("FC1 over 2000 coils        reads/s   us/read")
+    for count in (2000, 250):
+        read = rate(lambda c=count: bridge.on_read(None, COIL, 0, c), seconds)  # type: ignore[misc]
+        packed = rate(
+            lambda c=count: encode_read_bits_response(1, bridge.on_read(None, COIL, 0, c)),  # type: ignore[misc]
+            seconds,
+        )
+        print(f"x{count} on_read{'':<13} {read:>10,.0f}  {1e6 / read:8.2f}")
+        print(f"x{count} on_read + packing{'':<3} {packed:>10,.0f}  {1e6 / packed:8.2f}")
+
+
 def staleness_bench(hass: HomeAssistant, seconds: float) -> None:
     """Read path and report cost of 500 points with staleness off and on."""
     points = []
@@ -153,6 +184,15 @@ async def bench(seconds: float) -> None:
         for name, value in (("encoded view", cache_rate), ("hass.states", direct_rate)):
             print(f"{name:<24} {value:>10,.0f}  {1e6 / value:8.1f}")
         print(f"view update per state change: {1e6 / mapped - 1e6 / unmapped:.1f} us")
+        recorded = Activity().recording(cached.on_read)
+        bare = rate(lambda: cached.on_read(None, HR, 0, 125), seconds)
+        wrapped = rate(lambda: recorded(None, HR, 0, 125), seconds)  # type: ignore[arg-type]
+        print(
+            f"read recorder (table view) per read: {1e6 / wrapped - 1e6 / bare:.2f} us "
+            f"({1e6 / bare:.2f} -> {1e6 / wrapped:.2f} us)"
+        )
+
+        bits_bench(hass, seconds)
 
         staleness_bench(hass, seconds)
 

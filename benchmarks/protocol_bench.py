@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/protocol_bench.py [--requests 200000] [--repeat 5]
+        [--only "FC1 x2000"] [--bit-lists]
 
 Feeds ready-made segments to `data_received` of a server connection whose transport is a stub
 that only counts what is written, and divides the process CPU time by the requests answered.
@@ -10,6 +11,8 @@ This is everything `modbus/` does per request (framing, dispatch to the device, 
 `benchmarks/core/ours_server.py`, encoding, counters, one `write()`), with the kernel's part
 (wakeup, `recv()`, `send()`) left out: the steady figure behind the socket benchmarks of
 `run_core.py`, whose closed-loop cells move with the machine's other work. Best of `--repeat`.
+`--bit-lists` keeps the bit areas as lists of bools instead of `ours_server.py`'s bytearray of
+one byte per bit, to see what that layout saves on FC1.
 """
 
 from __future__ import annotations
@@ -55,8 +58,11 @@ class StubTransport(asyncio.Transport):
         return False
 
 
-def make_server(use_async: bool) -> Server:
-    tables = build_tables(10000)
+def make_server(use_async: bool, bit_lists: bool = False) -> Server:
+    tables: dict[Area, Any] = build_tables(10000)
+    if bit_lists:
+        for area in (Area.COIL, Area.DISCRETE_INPUT):
+            tables[area] = [bool(bit) for bit in tables[area]]
 
     def on_read(request: Request, area: Area, address: int, count: int) -> Any:
         return tables[area][address : address + count]
@@ -73,11 +79,13 @@ def segment(fc: int, qty: int, frames: int) -> bytes:
     )
 
 
-def run_case(use_async: bool, fc: int, qty: int, frames: int, requests: int) -> float:
+def run_case(
+    use_async: bool, fc: int, qty: int, frames: int, requests: int, *, bit_lists: bool = False
+) -> float:
     """CPU µs per request of one case."""
 
     async def body() -> float:
-        connection = _Connection(make_server(use_async))
+        connection = _Connection(make_server(use_async, bit_lists))
         transport = StubTransport()
         connection.connection_made(transport)
         data = segment(fc, qty, frames)
@@ -99,12 +107,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--requests", type=int, default=200_000, help="requests per run")
     ap.add_argument("--repeat", type=int, default=5, help="runs per cell; fastest kept")
+    ap.add_argument("--only", help='cases whose name starts so, e.g. "FC1 x2000"')
+    ap.add_argument("--bit-lists", action="store_true", help="bit areas as lists of bools")
     args = ap.parse_args()
     print(f"{'case':<28} {'sync µs':>8} {'async µs':>9} {'async/sync':>10}")
     for fc, qty in CASES:
+        if args.only and not f"FC{fc} x{qty}".startswith(args.only):
+            continue
         for frames in FRAMES_PER_SEGMENT:
             best = [
-                min(run_case(a, fc, qty, frames, args.requests) for _ in range(args.repeat))
+                min(
+                    run_case(a, fc, qty, frames, args.requests, bit_lists=args.bit_lists)
+                    for _ in range(args.repeat)
+                )
                 for a in (False, True)
             ]
             name = f"FC{fc} x{qty}, {frames} frame{'s' if frames > 1 else ''}/segment"

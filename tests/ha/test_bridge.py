@@ -76,13 +76,13 @@ async def test_a_source_going_unavailable_and_back_is_followed_by_block_reads(
     pa = point("switch.a", DI, 10, DataType.BOOL, writable=False)
     pb = point("switch.b", DI, 11, DataType.BOOL, writable=False)
     b = bridge(hass, pa, pb)
-    assert b.on_read(None, DI, 10, 2) == [1, 0]
+    assert list(b.on_read(None, DI, 10, 2)) == [1, 0]
     hass.states.async_set("switch.b", "unavailable")  # a bool has no default: reads fail (04)
     with pytest.raises(ServerDeviceFailure):
         b.on_read(None, DI, 10, 2)
-    assert b.on_read(None, DI, 10, 1) == [1]  # the block before it still reads
+    assert list(b.on_read(None, DI, 10, 1)) == [1]  # the block before it still reads
     hass.states.async_set("switch.b", "on")
-    assert b.on_read(None, DI, 10, 2) == [1, 1]
+    assert list(b.on_read(None, DI, 10, 2)) == [1, 1]
     with pytest.raises(IllegalDataAddress):
         b.on_read(None, DI, 9, 2)  # the gap below the first point
 
@@ -190,7 +190,7 @@ async def test_write_with_real_helpers(hass: HomeAssistant) -> None:
 
     await b.on_write(None, CO, 0, [1])
     assert hass.states.get("input_boolean.flag").state == "on"  # type: ignore[union-attr]
-    assert b.on_read(None, CO, 0, 1) == [1]
+    assert list(b.on_read(None, CO, 0, 1)) == [1]
 
     await b.on_write(None, HR, 1, [2])
     assert hass.states.get("input_select.mode").state == "boost"  # type: ignore[union-attr]
@@ -211,10 +211,10 @@ async def test_timer_start_and_cancel(hass: HomeAssistant) -> None:
     run = point("timer.tea", CO, 0)
     left = point("timer.tea#remaining", IR, 0, DataType.UINT32)
     b = bridge(hass, run, left)
-    assert b.on_read(None, CO, 0, 1) == [0]
+    assert list(b.on_read(None, CO, 0, 1)) == [0]
     await b.on_write(None, CO, 0, [1])
     assert hass.states.get("timer.tea").state == "active"  # type: ignore[union-attr]
-    assert b.on_read(None, CO, 0, 1) == [1]
+    assert list(b.on_read(None, CO, 0, 1)) == [1]
     assert read_value(b, left) == 180
     await b.on_write(None, CO, 0, [0])
     assert hass.states.get("timer.tea").state == "idle"  # type: ignore[union-attr]
@@ -288,7 +288,7 @@ async def test_read_only_bridge_refuses_with_illegal_function(hass: HomeAssistan
     with pytest.raises(IllegalFunction):
         await b.on_write(None, CO, 0, [1])
     assert calls == []
-    assert b.on_read(None, CO, 0, 1) == [0]
+    assert list(b.on_read(None, CO, 0, 1)) == [0]
 
 
 async def test_slow_service_answers_busy(hass: HomeAssistant) -> None:

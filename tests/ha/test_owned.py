@@ -65,10 +65,10 @@ async def test_bridge_serves_and_writes_owned_points(hass: HomeAssistant) -> Non
     assert b.on_read(None, Area.HOLDING_REGISTER, 0, 1) == [0x8000]
 
     b.owned.set_from_entity("coil-key", True)  # the switch restored its state
-    assert b.on_read(None, Area.COIL, 0, 1) == [1]
+    assert list(b.on_read(None, Area.COIL, 0, 1)) == [1]
     await b.on_write(None, Area.COIL, 0, [0])
     assert b.owned.get("coil-key") is False
-    assert b.on_read(None, Area.COIL, 0, 1) == [0]
+    assert list(b.on_read(None, Area.COIL, 0, 1)) == [0]
 
     await b.on_write(None, Area.HOLDING_REGISTER, 0, [215])
     assert written == [pytest.approx(21.5)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import pytest
 from hypothesis import given, strategies as st
 
@@ -30,6 +32,37 @@ def test_bits_are_lsb_first() -> None:
     bits += [True, True, False, True, False, True, True, False]
     bits += [True, False, True]
     assert P.pack_bits(bits) == bytes.fromhex("CD6B05")
+
+
+@given(st.lists(st.integers(0, 255), min_size=0, max_size=2000))
+def test_bits_from_one_byte_per_bit_pack_like_the_list(bits: list[int]) -> None:
+    # A callback may keep its bits as libmodbus's tab_bits: one byte per bit, in a
+    # bytearray (or bytes, a memoryview); every nonzero byte is a 1, as in a list.
+    expected = P.pack_bits([bool(b) for b in bits])
+    assert P.pack_bits(bytearray(bits)) == expected
+    assert P.pack_bits(bytes(bits)) == expected
+    assert P.pack_bits(memoryview(bytearray(bits))) == expected
+    assert P.pack_bits(bits) == expected
+    assert P.unpack_bits(expected, len(bits)) == [bool(b) for b in bits]
+
+
+def test_bits_from_a_bytearray_slice_keep_the_spec_example() -> None:
+    table = bytearray(20) + bytes.fromhex(
+        "01 00 01 01 00 00 01 01 01 01 00 01 00 01 01 00 01 00 01"
+    )
+    table[20], table[22] = 255, 7  # truthy, not 1
+    assert P.pack_bits(table[20:39]) == bytes.fromhex("CD6B05")
+    assert P.encode_read_bits_response(1, table[20:39]) == bytes.fromhex("0103CD6B05")
+
+
+def test_bits_from_truthy_values_and_wide_buffers() -> None:
+    # Values bytes() refuses (over 255, negative, floats, strings) and buffers whose items
+    # are wider than a byte are still packed one bit per item, truthy = 1.
+    expected = bytes.fromhex("05")
+    assert P.pack_bits([300, 0, -1]) == expected
+    assert P.pack_bits([0.5, 0.0, "x"]) == expected
+    assert P.pack_bits(memoryview(array("H", [256, 0, 1]))) == expected
+    assert P.pack_bits(array("H", [256, 0, 1])) == expected
 
 
 @given(st.sampled_from([1, 2, 3, 4]), addresses, st.integers(1, 125))

@@ -1,11 +1,13 @@
 """Last read and last write per row: what the table view shows next to each row.
 
 Reads are recorded where the server calls a device (`Activity.recording` wraps its `on_read`):
-one `time.time()` and one dict update per request, keyed by the block (area, address,
-count) a client asked for. The dict is bounded (`MAX_BLOCKS`, least recently read first
-out): SCADA clients poll the same few blocks over and over, so the bound only bites on
-clients that scan. Which row a read covered is computed only when the panel asks
-(`last_reads`), not on the read path.
+one `time.time()` and one dict store per request, keyed by the block (area, address, count)
+a client asked for; a block read again keeps its place in the dict and gets the new time
+(no pop and re-insert: 0.12 instead of 0.17 us per read, `benchmarks/bridge_bench.py`). The
+dict is bounded (`MAX_BLOCKS`; past it the block recorded first goes): SCADA clients poll the
+same few blocks over and over, so the bound only bites on clients that scan, and a block
+that is still polled comes back with its next read. Which row a read covered is computed
+only when the panel asks (`last_reads`), not on the read path.
 
 Writes come from the `modbus_server_write` events the bridge fires for every applied point
 (they carry entry_id, unit id, area, address and bit; the unit id names the device).
@@ -48,12 +50,11 @@ class Activity:
     writes: dict[WriteKey, float] = field(default_factory=dict)
 
     def record_read(self, area: Area, address: int, count: int) -> None:
-        """Remember a block read now (most recent last; the oldest goes past the bound)."""
-        block = (area, address, count)
+        """Remember a block read now (past the bound, the block recorded first goes)."""
         reads = self.reads
-        if reads.pop(block, None) is None and len(reads) >= MAX_BLOCKS:
+        reads[area, address, count] = time.time()
+        if len(reads) > MAX_BLOCKS:
             del reads[next(iter(reads))]
-        reads[block] = time.time()
 
     def last_reads(self, points: Iterable[Point]) -> dict[str, float]:
         """Per row key: the time of the latest read that covered all of its cells."""
@@ -90,12 +91,16 @@ class Activity:
         """`on_read` that also records what was read.
 
         Recorded after the read: a refused block (an exception answer) served no row.
+        `record_read` inline (this runs on every request): the dict is never replaced.
         """
-        record = self.record_read
+        reads = self.reads
+        now = time.time
 
         def recorded(request: Request, area: Area, address: int, count: int) -> Any:
             result = on_read(request, area, address, count)
-            record(area, address, count)
+            reads[area, address, count] = now()
+            if len(reads) > MAX_BLOCKS:
+                del reads[next(iter(reads))]
             return result
 
         return recorded
