@@ -168,11 +168,18 @@ class RegisterMap:
             if point.data_type is DataType.BIT:
                 bit_groups.setdefault((point.area, point.address), []).append((point, codec))
                 continue
-            entry = _ValueEntry(point, codec)
             cells = self._cells[point.area]
             address = point.address
-            for offset in range(entry.count):
-                cells[address + offset] = (entry, offset)
+            carried = previous._cells[point.area].get(address) if previous is not None else None
+            if carried is not None and carried[0].point is point:  # its entry and cells as they are
+                entry = carried[0]
+                old_cells = previous._cells[point.area]  # type: ignore[union-attr]
+                for position in range(address, address + entry.count):
+                    cells[position] = old_cells[position]
+            else:
+                entry = _ValueEntry(point, codec)
+                for offset in range(entry.count):
+                    cells[address + offset] = (entry, offset)
             spans[point.area].append((address, address + entry.count - 1))
         for (area, address), group in bit_groups.items():
             self._cells[area][address] = (_BitRegisterEntry(group), 0)
