@@ -133,7 +133,7 @@ async def start_hass(config_dir: Path, modbus_port: int) -> tuple[HassProcess, H
             max_connections=1000, max_connections_per_host=1000, idle_timeout=0,
         )  # fmt: skip
         entry_id = entry["entry_id"]
-        devices = [await client.device_id(entry_id, "Bench")]
+        devices = [await client.device_id(entry_id, "Bench device")]  # the server's first
         for unit in range(2, DEVICES + 1):
             devices.append(await client.add_device(entry_id, f"Bench {unit}", str(unit)))
         text = table_csv()
