@@ -314,21 +314,20 @@ class Bridge:
         area = point.area
         view = self._view[area]
         address = point.address
-        count = point.register_count
+        end = address + point.register_count
         try:
-            view[address : address + count] = self.register_map.read(
-                area, address, count, self._cached_value
-            )
+            view[address:end] = self.register_map.read_point(point, self._cached_value)
             served = True
         except ModbusExceptionResponse:
-            view[address : address + count] = bytes(count)  # zeros, in a list or a bytearray
+            view[address:end] = bytes(end - address)  # zeros, in a list or a bytearray
             served = False
-        self._unservable[area][address : address + count] = (
-            bytes(count) if served else b"\x01" * count
-        )
+        flags = self._unservable[area]
+        if flags.find(served, address, end) < 0:  # the flags say so already (the usual case)
+            return served
+        flags[address:end] = b"\x01" * (end - address) if not served else bytes(end - address)
         if track_holes:
             holes = self._holes[area]
-            for position in range(address, address + count):
+            for position in range(address, end):
                 index = bisect_left(holes, position)
                 present = index < len(holes) and holes[index] == position
                 if not served and not present:

@@ -242,6 +242,16 @@ class RegisterMap:
                 current += take
         return out
 
+    def read_point(self, point: Point, provider: Provider) -> Registers:
+        """The registers (bits) of one of the map's points, as a block read of exactly them.
+
+        For a bit point: its whole register, composed of every bit point in it. The same
+        ServerDeviceFailure (04) as `read`; no address checks (the point is mapped). The
+        bridge's view is kept up to date through this, one point per state change.
+        """
+        entry, _ = self._cells[point.area][point.address]
+        return entry.read(provider)
+
     # -- writes ------------------------------------------------------------------------
 
     def write(self, area: Area, address: int, values: Sequence[int]) -> list[tuple[Point, object]]:
