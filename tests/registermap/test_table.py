@@ -55,6 +55,18 @@ VALUES = {
 }
 
 
+def test_read_point_is_the_block_read_of_exactly_that_point(holding: RegisterMap) -> None:
+    for p in holding.points:
+        count = 1 if p.data_type == "bit" else p.register_count  # a bit point: its register
+        assert list(holding.read_point(p, Values(VALUES))) == holding.read(
+            p.area, p.address, count, Values(VALUES)
+        ), p.name
+    missing = {**VALUES, "pump": UNAVAILABLE}  # a bit has no default unavailable value
+    fan = next(p for p in holding.points if p.name == "fan")
+    with pytest.raises(ServerDeviceFailure, match="pump"):
+        holding.read_point(fan, Values(missing))  # its register holds the pump's bit too
+
+
 def test_block_read_spanning_several_points(holding: RegisterMap) -> None:
     registers = holding.read(HR, 0, 7, Values(VALUES))
     assert registers == [*f32(21.5), 195, 7, 0b101, 0x5678, 0x1234]
