@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from pymodbus.client import AsyncModbusTcpClient
 
 from custom_components.modbus_server.bridge import Bridge
-from custom_components.modbus_server.modbus import Area
+from custom_components.modbus_server.modbus import Area, Server
 from custom_components.modbus_server.owned import OwnedStore
 from custom_components.modbus_server.registermap import DataType, Point, RegisterMap
 
@@ -45,3 +48,17 @@ def read_value(b: Bridge, p: Point) -> object:
 async def write_value(b: Bridge, p: Point, value: object) -> None:
     """Encode an engineering value the way a client would and write it over the bridge."""
     await b.on_write(None, p.area, p.address, list(b.register_map.encode(p, value)))
+
+
+@asynccontextmanager
+async def serving(b: Bridge) -> AsyncIterator[AsyncModbusTcpClient]:
+    """The bridge behind a real server on 127.0.0.1, and a pymodbus client connected to it."""
+    server = Server(host="127.0.0.1", port=0, on_read=b.on_read, on_write=b.on_write)
+    await server.start()
+    client = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=5, retries=0)
+    await client.connect()
+    try:
+        yield client
+    finally:
+        client.close()
+        await server.stop()

@@ -14,10 +14,10 @@ from homeassistant.core import HomeAssistant
 from pymodbus.client import AsyncModbusTcpClient
 
 from custom_components.modbus_server.bridge import Bridge
-from custom_components.modbus_server.modbus import Area, Server
+from custom_components.modbus_server.modbus import Area
 from custom_components.modbus_server.registermap import UnmappedPolicy
 
-from .bridge_helpers import bridge, point
+from .bridge_helpers import bridge, point, serving
 
 COIL = Area.COIL
 DI = Area.DISCRETE_INPUT
@@ -61,15 +61,8 @@ async def serve(
                 extra = {"unavailable_value": 1} if index == FALLBACK else {}
                 points.append(point(entity(area, index), area, index, **extra))
     b = bridge(hass, *points, **options)
-    server = Server(host="127.0.0.1", port=0, on_read=b.on_read, on_write=b.on_write)
-    await server.start()
-    client = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=5, retries=0)
-    await client.connect()
-    try:
+    async with serving(b) as client:
         yield b, client
-    finally:
-        client.close()
-        await server.stop()
 
 
 @pytest.fixture

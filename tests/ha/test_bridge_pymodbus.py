@@ -15,10 +15,10 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.modbus_server.bridge import Bridge
 from custom_components.modbus_server.const import EVENT_WRITE
-from custom_components.modbus_server.modbus import Area, Server
+from custom_components.modbus_server.modbus import Area
 from custom_components.modbus_server.registermap import DataType
 
-from .bridge_helpers import bridge, point
+from .bridge_helpers import bridge, point, serving
 
 
 @pytest.fixture
@@ -47,15 +47,8 @@ async def served(
         point("climate.hall#current_temperature", Area.INPUT_REGISTER, 0, DataType.FLOAT32),
         point("input_boolean.pump", Area.DISCRETE_INPUT, 0),
     )
-    server = Server(host="127.0.0.1", port=0, on_read=b.on_read, on_write=b.on_write)
-    await server.start()
-    client = AsyncModbusTcpClient("127.0.0.1", port=server.port, timeout=5, retries=0)
-    await client.connect()
-    try:
+    async with serving(b) as client:
         yield b, client
-    finally:
-        client.close()
-        await server.stop()
 
 
 async def test_reads_and_writes_over_tcp(
