@@ -150,6 +150,7 @@ class RegisterMap:
         spans: dict[Area, list[tuple[int, int]]] = {area: [] for area in Area}
         bit_groups: dict[tuple[Area, int], list[tuple[Point, ValueCodec]]] = {}
         codecs: dict[tuple[object, ...], ValueCodec] = {}
+        carried_cells = previous._cells if previous is not None else {area: {} for area in Area}
         for point in self.points:
             codec = known.get(id(point))
             if codec is None:
@@ -170,10 +171,10 @@ class RegisterMap:
                 continue
             cells = self._cells[point.area]
             address = point.address
-            carried = previous._cells[point.area].get(address) if previous is not None else None
+            old_cells = carried_cells[point.area]
+            carried = old_cells.get(address)
             if carried is not None and carried[0].point is point:  # its entry and cells as they are
                 entry = carried[0]
-                old_cells = previous._cells[point.area]  # type: ignore[union-attr]
                 for position in range(address, address + entry.count):
                     cells[position] = old_cells[position]
             else:
